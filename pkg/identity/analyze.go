@@ -1,0 +1,304 @@
+package identity
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
+)
+
+// APIVersion versions the documented JSON/YAML output schema.
+const APIVersion = "aksbackup.kubectl.io/v1alpha1"
+
+// Status is the document `identity status -o json|yaml` prints.
+type Status struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Profile    string             `json:"profile"`
+	Namespace  string             `json:"namespace"`
+	Components []Component        `json:"components"`
+	Findings   []findings.Finding `json:"findings"`
+	Summary    findings.Summary   `json:"summary"`
+}
+
+// Component is the state of one service account / deployment pair.
+type Component struct {
+	ServiceAccount        string         `json:"serviceAccount"`
+	Deployment            string         `json:"deployment"`
+	ServiceAccountExists  bool           `json:"serviceAccountExists"`
+	DeploymentExists      bool           `json:"deploymentExists"`
+	ClientID              string         `json:"clientId,omitempty"`
+	TenantID              string         `json:"tenantId,omitempty"`
+	PodTemplateLabel      bool           `json:"podTemplateLabel"`
+	HelmRelease           string         `json:"helmRelease,omitempty"`
+	RolloutComplete       bool           `json:"rolloutComplete"`
+	RolloutMessage        string         `json:"rolloutMessage,omitempty"`
+	Pods                  []PodInjection `json:"pods"`
+	InjectedPods          int            `json:"injectedPods"`
+	PodServiceAccountName string         `json:"podServiceAccountName,omitempty"`
+}
+
+// Healthy reports whether the status has no error findings.
+func (s *Status) Healthy() bool { return s.Summary.Errors == 0 }
+
+// Analyze turns a snapshot into components and ranked findings. It reads nothing from the cluster.
+func Analyze(p profile.Profile, snap *Snapshot) *Status {
+	st := &Status{APIVersion: APIVersion, Kind: "IdentityStatus", Profile: p.Name, Namespace: p.Namespace}
+	var fs []findings.Finding
+	fixCmd := "kubectl aksbackup identity configure" + p.SelectorFlags()
+	clientIDs := map[string][]string{}
+	helmReleases := map[string]bool{}
+
+	knownClientID := ""
+	for _, pair := range p.Pairs {
+		if sa := snap.ServiceAccounts[pair.ServiceAccount]; sa != nil && IsGUID(sa.Annotations[AnnotationClientID]) {
+			knownClientID = sa.Annotations[AnnotationClientID]
+			break
+		}
+	}
+	clientIDArg := "<CLIENT_ID>"
+	if knownClientID != "" {
+		clientIDArg = knownClientID
+	}
+
+	for _, pair := range p.Pairs {
+		c := Component{ServiceAccount: pair.ServiceAccount, Deployment: pair.Deployment, Pods: []PodInjection{}}
+		saRef := "serviceaccount/" + pair.ServiceAccount
+		deployRef := "deployment/" + pair.Deployment
+		add := func(def *findings.Definition, object, message string, fixes ...string) {
+			f := def.New(object, message, fixes...)
+			f.Component = pair.Deployment
+			fs = append(fs, f)
+		}
+
+		sa := snap.ServiceAccounts[pair.ServiceAccount]
+		if sa == nil {
+			add(ServiceAccountMissing, saRef, fmt.Sprintf("service account %s not found in namespace %s", pair.ServiceAccount, p.Namespace),
+				fmt.Sprintf("kubectl create serviceaccount -n %s %s", p.Namespace, pair.ServiceAccount))
+		} else {
+			c.ServiceAccountExists = true
+			c.ClientID, c.TenantID = sa.Annotations[AnnotationClientID], sa.Annotations[AnnotationTenantID]
+			if r := helmRelease(sa.Labels, sa.Annotations); r != "" {
+				helmReleases[r] = true
+				c.HelmRelease = r
+			}
+			switch {
+			case c.ClientID == "":
+				add(ClientIDMissing, saRef, fmt.Sprintf("service account %s has no %s annotation", pair.ServiceAccount, AnnotationClientID),
+					fixCmd+" --client-id "+clientIDArg,
+					fmt.Sprintf("kubectl annotate serviceaccount -n %s %s %s=%s", p.Namespace, pair.ServiceAccount, AnnotationClientID, clientIDArg))
+			case !IsGUID(c.ClientID):
+				add(ClientIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationClientID, c.ClientID),
+					fixCmd+" --overwrite --client-id "+clientIDArg)
+			default:
+				clientIDs[c.ClientID] = append(clientIDs[c.ClientID], pair.ServiceAccount)
+			}
+			if c.TenantID != "" && !IsGUID(c.TenantID) {
+				add(TenantIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationTenantID, c.TenantID),
+					fmt.Sprintf("kubectl annotate serviceaccount -n %s %s %s=<TENANT_ID> --overwrite", p.Namespace, pair.ServiceAccount, AnnotationTenantID))
+			}
+		}
+
+		d := snap.Deployments[pair.Deployment]
+		if d == nil {
+			add(DeploymentMissing, deployRef, fmt.Sprintf("deployment %s not found in namespace %s", pair.Deployment, p.Namespace),
+				"check the namespace (-n) and profile (--profile); for AKS Backup: az k8s-extension show --name azure-aks-backup --cluster-type managedClusters ...")
+			st.Components = append(st.Components, c)
+			continue
+		}
+		c.DeploymentExists = true
+		if r := helmRelease(d.Labels, d.Annotations); r != "" {
+			helmReleases[r] = true
+			c.HelmRelease = r
+		}
+		template := d.Spec.Template
+		c.PodServiceAccountName = template.Spec.ServiceAccountName
+		if c.PodServiceAccountName == "" {
+			c.PodServiceAccountName = "default"
+		}
+		if c.PodServiceAccountName != pair.ServiceAccount {
+			add(DeploymentServiceAccountMismatch, deployRef,
+				fmt.Sprintf("pods of %s run as service account %s, not %s", pair.Deployment, c.PodServiceAccountName, pair.ServiceAccount),
+				fmt.Sprintf("annotate serviceaccount %s instead, or fix the profile with --service-account %s --deployment %s", c.PodServiceAccountName, c.PodServiceAccountName, pair.Deployment))
+		}
+		c.PodTemplateLabel = template.Labels[LabelUse] == "true"
+		if !c.PodTemplateLabel {
+			add(LabelMissing, deployRef, labelMissingMessage(d, sa), fixCmd+" --client-id "+clientIDArg,
+				fmt.Sprintf(`kubectl patch deployment -n %s %s --type=merge -p '{"spec":{"template":{"metadata":{"labels":{"%s":"true"}}}}}'`, p.Namespace, pair.Deployment, LabelUse))
+		}
+		if pair.StorageContainer != "" && skippedContainers(template.Annotations)[pair.StorageContainer] {
+			add(ContainerSkipped, deployRef, fmt.Sprintf("the pod template annotation %s lists the %s container", AnnotationSkipContainers, pair.StorageContainer),
+				fmt.Sprintf("remove %s from the %s annotation of the pod template", pair.StorageContainer, AnnotationSkipContainers))
+		}
+
+		c.RolloutComplete, c.RolloutMessage = rolloutState(d)
+		if !c.RolloutComplete {
+			add(RolloutIncomplete, deployRef, c.RolloutMessage, fmt.Sprintf("kubectl rollout status deployment -n %s %s", p.Namespace, pair.Deployment))
+		}
+
+		pods := podsOf(d, snap.Pods)
+		switch {
+		case len(pods) > 0:
+		case replicas(d) == 0:
+			add(ScaledDown, deployRef, fmt.Sprintf("deployment %s has 0 replicas", pair.Deployment),
+				fmt.Sprintf("kubectl scale deployment -n %s %s --replicas=1", p.Namespace, pair.Deployment))
+		default:
+			add(NoPods, deployRef, fmt.Sprintf("deployment %s has no running pods (replicas: %d)", pair.Deployment, replicas(d)),
+				fmt.Sprintf("kubectl describe deployment -n %s %s", p.Namespace, pair.Deployment))
+		}
+		var stale, untouched, lacking []string
+		var missingSample []string
+		for i := range pods {
+			inj := inspectPod(&pods[i], pair.StorageContainer)
+			c.Pods = append(c.Pods, inj)
+			wantClientID := c.ClientID
+			switch {
+			case inj.Injected && wantClientID != "" && inj.ClientID != wantClientID:
+				stale = append(stale, fmt.Sprintf("%s (has %s %s)", inj.Name, EnvClientID, inj.ClientID))
+			case inj.Injected:
+				c.InjectedPods++
+			default:
+				lacking = append(lacking, inj.Name)
+				missingSample = inj.Missing
+				switch {
+				case c.PodTemplateLabel && !inj.Labelled,
+					inj.Labelled && !inj.Untouched && wantClientID != "" && inj.ClientID == "":
+					// Created before the label was added, or before the annotation was.
+					stale = append(stale, inj.Name)
+				case inj.Labelled && inj.Untouched:
+					untouched = append(untouched, inj.Name)
+				}
+			}
+		}
+		restartCmd := fmt.Sprintf("kubectl aksbackup restart%s", p.SelectorFlags())
+		if len(stale) > 0 {
+			add(RestartNeeded, deployRef, fmt.Sprintf("%d pod(s) were created before the current wiring: %s", len(stale), strings.Join(stale, ", ")),
+				restartCmd, fmt.Sprintf("kubectl rollout restart deployment -n %s %s", p.Namespace, pair.Deployment))
+		}
+		if len(untouched) > 0 {
+			add(WebhookNotInjecting, deployRef, fmt.Sprintf("pods %s carry the %s label but the webhook added nothing", strings.Join(untouched, ", "), LabelUse),
+				"az aks update --resource-group <RG> --name <CLUSTER> --enable-oidc-issuer --enable-workload-identity",
+				"kubectl get mutatingwebhookconfigurations | grep -i workload-identity", restartCmd)
+		}
+		if len(lacking) > 0 {
+			add(NotInjected, deployRef, fmt.Sprintf("%d of %d pod(s) lack the injection (%s): %s", len(lacking), len(pods), strings.Join(missingSample, ", "), strings.Join(lacking, ", ")),
+				fixCmd+" --client-id "+clientIDArg)
+		}
+		st.Components = append(st.Components, c)
+	}
+
+	if len(clientIDs) > 1 {
+		var parts []string
+		for id, sas := range clientIDs {
+			parts = append(parts, fmt.Sprintf("%s on %s", id, strings.Join(sas, ", ")))
+		}
+		sort.Strings(parts)
+		fs = append(fs, ClientIDInconsistent.New("namespace/"+p.Namespace, "client IDs differ: "+strings.Join(parts, "; "),
+			fixCmd+" --overwrite --client-id <CLIENT_ID>"))
+	}
+	if len(helmReleases) > 0 {
+		fs = append(fs, HelmManaged.New("namespace/"+p.Namespace, helmMessage(p, helmReleases), HelmSetFlags(p, knownClientIDOr(knownClientID))...))
+	}
+	st.Findings = findings.Rank(fs)
+	if st.Findings == nil {
+		st.Findings = []findings.Finding{}
+	}
+	st.Summary = findings.Summarize(st.Findings)
+	return st
+}
+
+func knownClientIDOr(id string) string {
+	if id == "" {
+		return "<CLIENT_ID>"
+	}
+	return id
+}
+
+func labelMissingMessage(d *appsv1.Deployment, sa *corev1.ServiceAccount) string {
+	msg := fmt.Sprintf("the pod template of %s lacks the label %s: \"true\"", d.Name, LabelUse)
+	if v, ok := d.Spec.Template.Labels[LabelUse]; ok {
+		msg = fmt.Sprintf("the pod template of %s has %s: %q; the webhook acts only on \"true\"", d.Name, LabelUse, v)
+	}
+	var misplaced []string
+	if d.Labels[LabelUse] == "true" {
+		misplaced = append(misplaced, "the deployment's own metadata")
+	}
+	if sa != nil && sa.Labels[LabelUse] == "true" {
+		misplaced = append(misplaced, "the service account")
+	}
+	if len(misplaced) > 0 {
+		msg += "; it is set on " + strings.Join(misplaced, " and ") + ", where the webhook does not look"
+	}
+	return msg
+}
+
+func helmMessage(p profile.Profile, releases map[string]bool) string {
+	names := make([]string, 0, len(releases))
+	for r := range releases {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	msg := "objects belong to Helm release " + strings.Join(names, ", ")
+	if p.Owner != "" {
+		msg += " (" + p.Owner + ")"
+	}
+	return msg
+}
+
+// HelmSetFlags renders the `helm upgrade` flags that make the wiring survive upgrades, or a note when
+// the product's chart cannot carry it.
+func HelmSetFlags(p profile.Profile, clientID string) []string {
+	if p.Helm == nil {
+		return []string{"re-run `kubectl aksbackup identity status" + p.SelectorFlags() + "` after every extension upgrade; it shows any drift"}
+	}
+	return []string{
+		fmt.Sprintf(`helm upgrade <RELEASE> <CHART> --reuse-values --set-string '%s.%s=%s' --set-string '%s.%s=true'`,
+			p.Helm.ServiceAccountAnnotations, helmEscape(AnnotationClientID), clientID,
+			p.Helm.PodLabels, helmEscape(LabelUse)),
+	}
+}
+
+// helmEscape escapes dots in a map key for --set paths.
+func helmEscape(key string) string { return strings.ReplaceAll(key, ".", `\.`) }
+
+func podsOf(d *appsv1.Deployment, pods []corev1.Pod) []corev1.Pod {
+	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil || selector.Empty() {
+		return nil
+	}
+	var out []corev1.Pod
+	for _, pod := range pods {
+		if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		if selector.Matches(labels.Set(pod.Labels)) {
+			out = append(out, pod)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// rolloutState reports the deployment's rollout as `kubectl rollout status` would.
+func rolloutState(d *appsv1.Deployment) (bool, string) {
+	done, msg, err := rollout.State(d)
+	if err != nil {
+		return false, err.Error()
+	}
+	return done, msg
+}
+
+func replicas(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}

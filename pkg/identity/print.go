@@ -1,0 +1,75 @@
+package identity
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+)
+
+// WriteStatus prints the human-readable status: one row per component, one per pod, then findings.
+func WriteStatus(w io.Writer, st *Status, opts findings.TextOptions) error {
+	fmt.Fprintf(w, "Profile %s, namespace %s\n\n", st.Profile, st.Namespace)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE ACCOUNT\tCLIENT ID\tDEPLOYMENT\tPOD LABEL\tINJECTED\tROLLOUT")
+	for _, c := range st.Components {
+		clientID := c.ClientID
+		switch {
+		case !c.ServiceAccountExists:
+			clientID = "<missing SA>"
+		case clientID == "":
+			clientID = "<none>"
+		}
+		deploy, label, injected, rolloutCol := c.Deployment, yesNo(c.PodTemplateLabel), fmt.Sprintf("%d/%d", c.InjectedPods, len(c.Pods)), "complete"
+		if !c.DeploymentExists {
+			deploy, label, injected, rolloutCol = c.Deployment+" <missing>", "-", "-", "-"
+		} else if !c.RolloutComplete {
+			rolloutCol = "in progress"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ServiceAccount, clientID, deploy, label, injected, rolloutCol)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	var podRows []string
+	for _, c := range st.Components {
+		for _, p := range c.Pods {
+			detail := "missing: " + strings.Join(p.Missing, ", ")
+			if p.Injected {
+				detail = fmt.Sprintf("%s=%s %s=%s %s=%s %s=%s audience=%s",
+					EnvClientID, p.ClientID, EnvTenantID, p.TenantID, EnvTokenFile, p.TokenFile, EnvAuthorityHost, p.AuthorityHost, p.Audience)
+			}
+			podRows = append(podRows, fmt.Sprintf("%s\t%s\t%s\t%s", p.Name, p.Container, yesNo(p.Injected), detail))
+		}
+	}
+	if len(podRows) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "POD\tCONTAINER\tINJECTED\tDETAIL")
+		for _, r := range podRows {
+			fmt.Fprintln(tw, r)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	if len(st.Findings) > 0 {
+		fmt.Fprintln(w)
+		if err := findings.WriteText(w, st.Findings, opts); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(w, "\n%s\n", findings.SummaryLine(st.Summary))
+	return err
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,113 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+)
+
+// Snapshot is everything the identity checks read from the cluster, taken once so that analysis and
+// planning are pure functions that tests can feed directly.
+type Snapshot struct {
+	Namespace       string
+	ServiceAccounts map[string]*corev1.ServiceAccount
+	Deployments     map[string]*appsv1.Deployment
+	Pods            []corev1.Pod
+}
+
+// ErrNamespaceNotFound means the profile's namespace does not exist.
+var ErrNamespaceNotFound = errors.New("namespace not found")
+
+// Read fetches the profile's objects in parallel: the namespace, each service account and deployment,
+// and the namespace's pods. Missing service accounts and deployments are left out of the maps; any
+// other error is returned.
+func Read(ctx context.Context, client kubernetes.Interface, p profile.Profile) (*Snapshot, error) {
+	snap := &Snapshot{
+		Namespace:       p.Namespace,
+		ServiceAccounts: map[string]*corev1.ServiceAccount{},
+		Deployments:     map[string]*appsv1.Deployment{},
+	}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
+	)
+	run := func(fn func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	run(func() error {
+		_, err := client.CoreV1().Namespaces().Get(ctx, p.Namespace, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%w: %q does not exist; check -n, --profile and --context (profile %s expects namespace %q)", ErrNamespaceNotFound, p.Namespace, p.Name, p.Namespace)
+		}
+		if apierrors.IsForbidden(err) {
+			return nil // Reading namespaces needs cluster scope; the namespaced reads below still tell.
+		}
+		return err
+	})
+	for _, pair := range p.Pairs {
+		run(func() error {
+			sa, err := client.CoreV1().ServiceAccounts(p.Namespace).Get(ctx, pair.ServiceAccount, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading serviceaccount %s/%s: %w", p.Namespace, pair.ServiceAccount, err)
+			}
+			mu.Lock()
+			snap.ServiceAccounts[sa.Name] = sa
+			mu.Unlock()
+			return nil
+		})
+		run(func() error {
+			d, err := client.AppsV1().Deployments(p.Namespace).Get(ctx, pair.Deployment, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading deployment %s/%s: %w", p.Namespace, pair.Deployment, err)
+			}
+			mu.Lock()
+			snap.Deployments[d.Name] = d
+			mu.Unlock()
+			return nil
+		})
+	}
+	run(func() error {
+		pods, err := client.CoreV1().Pods(p.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("listing pods in %s: %w", p.Namespace, err)
+		}
+		mu.Lock()
+		snap.Pods = pods.Items
+		mu.Unlock()
+		return nil
+	})
+	wg.Wait()
+	for _, err := range errs {
+		if errors.Is(err, ErrNamespaceNotFound) {
+			return nil, err
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return snap, nil
+}

@@ -1,0 +1,60 @@
+package profile
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestResolve(t *testing.T) {
+	tests := []struct {
+		name      string
+		sel       Selection
+		wantName  string
+		wantNS    string
+		wantPairs int
+		wantFlags string
+		wantErr   string
+	}{
+		{name: "default is the AKS Backup extension", sel: Selection{}, wantName: "aks-backup", wantNS: "dataprotection-microsoft", wantPairs: 3, wantFlags: ""},
+		{name: "context namespace does not move a fixed profile", sel: Selection{DefaultNamespace: "default"}, wantName: "aks-backup", wantNS: "dataprotection-microsoft", wantPairs: 3},
+		{name: "-n overrides", sel: Selection{Namespace: "e2e-1"}, wantName: "aks-backup", wantNS: "e2e-1", wantPairs: 3, wantFlags: " -n e2e-1"},
+		{name: "velero", sel: Selection{Profile: "velero"}, wantName: "velero", wantNS: "velero", wantPairs: 1, wantFlags: " --profile velero"},
+		{name: "upbound needs -n", sel: Selection{Profile: "upbound-spaces"}, wantErr: "give the namespace with -n"},
+		{name: "upbound with -n", sel: Selection{Profile: "upbound-spaces", Namespace: "mxp-1"}, wantName: "upbound-spaces", wantNS: "mxp-1", wantPairs: 1, wantFlags: " --profile upbound-spaces -n mxp-1"},
+		{name: "unknown profile", sel: Selection{Profile: "kasten"}, wantErr: `unknown profile "kasten"`},
+		{name: "custom pairs use the context namespace", sel: Selection{ServiceAccounts: []string{"sa1", "sa2"}, Deployments: []string{"d1", "d2"}, DefaultNamespace: "backup"}, wantName: "custom", wantNS: "backup", wantPairs: 2, wantFlags: " --service-account sa1 --deployment d1 --service-account sa2 --deployment d2 -n backup"},
+		{name: "unbalanced pairs", sel: Selection{ServiceAccounts: []string{"sa1"}}, wantErr: "come in pairs"},
+		{name: "pairs and profile together", sel: Selection{Profile: "velero", ServiceAccounts: []string{"a"}, Deployments: []string{"b"}}, wantErr: "cannot be combined"},
+		{name: "duplicate deployment", sel: Selection{ServiceAccounts: []string{"a", "b"}, Deployments: []string{"d", "d"}, Namespace: "x"}, wantErr: "named twice"},
+		{name: "empty name in a pair", sel: Selection{ServiceAccounts: []string{" "}, Deployments: []string{"d"}, Namespace: "x"}, wantErr: "empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Resolve(tc.sel)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Name != tc.wantName || p.Namespace != tc.wantNS || len(p.Pairs) != tc.wantPairs {
+				t.Errorf("got %s/%s with %d pairs", p.Name, p.Namespace, len(p.Pairs))
+			}
+			if got := p.SelectorFlags(); got != tc.wantFlags {
+				t.Errorf("SelectorFlags() = %q, want %q", got, tc.wantFlags)
+			}
+		})
+	}
+}
+
+func TestResolveDoesNotShareTableState(t *testing.T) {
+	a, _ := Resolve(Selection{})
+	a.Pairs[0].ServiceAccount = "mutated"
+	b, _ := Resolve(Selection{})
+	if b.Pairs[0].ServiceAccount == "mutated" {
+		t.Fatal("Resolve returned the built-in table's slice")
+	}
+}

@@ -1,0 +1,103 @@
+package plugin
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+)
+
+func addOutputFlag(cmd *cobra.Command, target *string, defaultValue string) {
+	cmd.Flags().StringVarP(target, "output", "o", defaultValue, "Output format: "+strings.Join(output.Formats, "|"))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(output.Formats, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// profileFlags selects the backup component: a built-in profile or explicit pairs.
+type profileFlags struct {
+	Name            string
+	ServiceAccounts []string
+	Deployments     []string
+}
+
+func (f *profileFlags) AddFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.Name, "profile", "", fmt.Sprintf("Backup product: %s (default %s)", strings.Join(profile.Names(), ", "), profile.Default))
+	cmd.Flags().StringArrayVar(&f.ServiceAccounts, "service-account", nil, "Service account of a custom pair (repeat, with --deployment)")
+	cmd.Flags().StringArrayVar(&f.Deployments, "deployment", nil, "Deployment of a custom pair (repeat, with --service-account)")
+	_ = cmd.RegisterFlagCompletionFunc("profile", cobra.FixedCompletions(profile.Names(), cobra.ShellCompDirectiveNoFileComp))
+}
+
+// Resolve turns the flags and -n into a profile.
+func (f *profileFlags) Resolve(factory kube.Factory) (profile.Profile, error) {
+	explicitNS, contextNS, err := factory.Namespaces()
+	if err != nil {
+		return profile.Profile{}, err
+	}
+	return profile.Resolve(profile.Selection{
+		Profile: f.Name, ServiceAccounts: f.ServiceAccounts, Deployments: f.Deployments,
+		Namespace: explicitNS, DefaultNamespace: contextNS,
+	})
+}
+
+// dryRunMode is kubectl's --dry-run.
+type dryRunMode string
+
+const (
+	dryRunNone   dryRunMode = "none"
+	dryRunClient dryRunMode = "client"
+	dryRunServer dryRunMode = "server"
+)
+
+func addDryRunFlag(cmd *cobra.Command, target *string) {
+	cmd.Flags().StringVar(target, "dry-run", "none", `Must be "none", "client", or "server". client: only print the plan; server: also send every change with dryRun=All so the API server validates it without persisting`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "client", "server"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func parseDryRun(s string) (dryRunMode, error) {
+	switch dryRunMode(s) {
+	case dryRunNone, dryRunClient, dryRunServer:
+		return dryRunMode(s), nil
+	case "":
+		return dryRunNone, nil
+	}
+	return "", fmt.Errorf(`invalid --dry-run %q: must be "none", "client", or "server"`, s)
+}
+
+// waitFlags are the rollout-waiting flags shared by configure and restart.
+type waitFlags struct {
+	Wait    bool
+	Timeout time.Duration
+}
+
+func (f *waitFlags) AddFlags(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.Wait, "wait", true, "Wait for the rollouts to finish")
+	cmd.Flags().DurationVar(&f.Timeout, "timeout", 5*time.Minute, "How long to wait for the rollouts (0 waits forever)")
+}
+
+func (f *waitFlags) Validate() error {
+	if f.Timeout < 0 {
+		return fmt.Errorf("--timeout must not be negative, got %s", f.Timeout)
+	}
+	return nil
+}
+
+// confirm asks on a terminal; elsewhere it refuses unless the caller passed --yes.
+func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	if !output.IsTerminal(in) {
+		return false, fmt.Errorf("refusing to change the cluster without confirmation: standard input is not a terminal; pass --yes to apply, or --dry-run to only print the plan")
+	}
+	fmt.Fprintf(out, "%s [y/N]: ", question)
+	answer, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && answer == "" {
+		return false, fmt.Errorf("reading the answer: %w", err)
+	}
+	answer = strings.ToLower(strings.TrimSpace(answer))
+	return answer == "y" || answer == "yes", nil
+}

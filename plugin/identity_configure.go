@@ -1,0 +1,316 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/plan"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
+)
+
+// IdentityConfigureOptions wires the profile's service accounts and deployments to a managed identity.
+type IdentityConfigureOptions struct {
+	genericiooptions.IOStreams
+	Factory    kube.Factory
+	Profile    profileFlags
+	ClientID   string
+	TenantID   string
+	Overwrite  bool
+	Yes        bool
+	DryRun     string
+	SkipPhases []string
+	WaitFlags  waitFlags
+	Output     string
+
+	format  output.Format
+	dryRun  dryRunMode
+	skip    map[string]bool
+	profile profile.Profile
+	client  kubernetes.Interface
+	now     func() time.Time
+}
+
+// ConfigureResult is the document `identity configure -o json|yaml` prints.
+type ConfigureResult struct {
+	APIVersion string                  `json:"apiVersion"`
+	Kind       string                  `json:"kind"`
+	Profile    string                  `json:"profile"`
+	Namespace  string                  `json:"namespace"`
+	DryRun     string                  `json:"dryRun"`
+	Plan       *identity.ConfigurePlan `json:"plan"`
+	// Status is the identity status read after applying and waiting (absent on dry runs).
+	Status *identity.Status `json:"status,omitempty"`
+}
+
+// NewIdentityConfigureCommand builds `kubectl aksbackup identity configure`.
+func NewIdentityConfigureCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &IdentityConfigureOptions{IOStreams: streams, Factory: factory, now: time.Now}
+	var phaseHelp []string
+	for _, ph := range identity.Phases {
+		phaseHelp = append(phaseHelp, fmt.Sprintf("  %-16s %s", ph.Name, ph.Description))
+	}
+	cmd := &cobra.Command{
+		Use:   "configure --client-id GUID",
+		Short: "Annotate the service accounts, label the pod templates and restart what needs it",
+		Long: `Wires the profile's service accounts and deployments to a managed identity, in phases:
+
+` + strings.Join(phaseHelp, "\n") + `
+
+Every check runs before the first write: the GUIDs, the objects, conflicting values and your RBAC
+permissions. The plan is printed, then applied after confirmation (or with --yes). A second run changes
+nothing. Other labels and annotations are never touched.`,
+		Example: `  # Wire the AKS Backup extension to its managed identity and wait for the rollouts
+  kubectl aksbackup identity configure --client-id 00000000-0000-0000-0000-000000000000 --yes
+
+  # Only print what would change
+  kubectl aksbackup identity configure --client-id 00000000-0000-0000-0000-000000000000 --dry-run=client
+
+  # Annotate and label, but restart later
+  kubectl aksbackup identity configure --client-id 00000000-0000-0000-0000-000000000000 --skip-phases restart --yes`,
+		Args: cobra.NoArgs,
+		RunE: runE(o),
+	}
+	o.Profile.AddFlags(cmd)
+	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "Client ID (GUID) of the managed identity the backup component uses")
+	cmd.Flags().StringVar(&o.TenantID, "tenant-id", "", "Tenant ID (GUID) to annotate; by default the webhook's tenant is used")
+	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Replace an existing, different client-id, tenant-id or label value")
+	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Apply without asking for confirmation")
+	cmd.Flags().StringSliceVar(&o.SkipPhases, "skip-phases", nil, "Phases to skip (comma-separated): "+phaseNames())
+	addDryRunFlag(cmd, &o.DryRun)
+	o.WaitFlags.AddFlags(cmd)
+	addOutputFlag(cmd, &o.Output, "table")
+	_ = cmd.RegisterFlagCompletionFunc("skip-phases", cobra.FixedCompletions(strings.Split(phaseNames(), ", "), cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func phaseNames() string {
+	names := make([]string, 0, len(identity.Phases))
+	for _, ph := range identity.Phases {
+		names = append(names, ph.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (o *IdentityConfigureOptions) Complete(*cobra.Command, []string) error {
+	var err error
+	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
+		return err
+	}
+	o.client, err = o.Factory.Clientset()
+	return err
+}
+
+func (o *IdentityConfigureOptions) Validate() error {
+	var errs []error
+	switch {
+	case o.ClientID == "":
+		errs = append(errs, errors.New("--client-id is required: the client ID of the backup extension's managed identity (az k8s-extension show ... --query aksAssignedIdentity)"))
+	case !identity.IsGUID(o.ClientID):
+		errs = append(errs, fmt.Errorf("--client-id %q is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)", o.ClientID))
+	}
+	if o.TenantID != "" && !identity.IsGUID(o.TenantID) {
+		errs = append(errs, fmt.Errorf("--tenant-id %q is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)", o.TenantID))
+	}
+	var err error
+	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
+		errs = append(errs, err)
+	}
+	if o.skip, err = plan.ParseSkip(identity.Phases, o.SkipPhases); err != nil {
+		errs = append(errs, err)
+	}
+	if o.format, err = output.ParseFormat(o.Output); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.WaitFlags.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.format.Structured() && !o.Yes && o.dryRun == dryRunNone {
+		errs = append(errs, errors.New("-o json|yaml cannot prompt for confirmation: add --yes or --dry-run"))
+	}
+	return errors.Join(errs...)
+}
+
+func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
+	host := o.Factory.Host()
+	snap, err := identity.Read(ctx, o.client, o.profile)
+	if err != nil {
+		if errors.Is(err, identity.ErrNamespaceNotFound) {
+			return exitcode.Invalid(err)
+		}
+		return kube.Explain(err, host)
+	}
+	cp, err := identity.PlanConfigure(o.client, snap, identity.ConfigureRequest{
+		Profile: o.profile, ClientID: o.ClientID, TenantID: o.TenantID,
+		Overwrite: o.Overwrite, Skip: o.skip, Now: o.now(),
+	})
+	if err != nil {
+		return exitcode.Invalid(fmt.Errorf("nothing was changed: %w", err))
+	}
+	if err := kube.CheckAccess(ctx, o.client, cp.Access); err != nil {
+		return exitcode.Invalid(kube.Explain(err, host))
+	}
+	result := &ConfigureResult{APIVersion: identity.APIVersion, Kind: "IdentityConfigureResult",
+		Profile: o.profile.Name, Namespace: o.profile.Namespace, DryRun: string(o.dryRun), Plan: cp}
+	table := !o.format.Structured()
+
+	for _, w := range cp.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	}
+	o.printHelmValues(cp)
+	if cp.Plan.Empty() {
+		if table {
+			fmt.Fprintf(o.Out, "No changes: the %s wiring in namespace %s is already in place.\n", o.profile.Name, o.profile.Namespace)
+			return nil
+		}
+		return output.Write(o.Out, o.format, result)
+	}
+	if table {
+		fmt.Fprintf(o.Out, "Plan for profile %s in namespace %s:\n", o.profile.Name, o.profile.Namespace)
+		if err := cp.Plan.WriteTable(o.Out, false); err != nil {
+			return err
+		}
+	}
+	switch o.dryRun {
+	case dryRunClient:
+		if table {
+			fmt.Fprintln(o.Out, "Dry run (client): nothing was sent to the cluster.")
+			return nil
+		}
+		return output.Write(o.Out, o.format, result)
+	case dryRunNone:
+		if !o.Yes {
+			ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("Apply %d change(s)?", countApplicable(&cp.Plan)))
+			if err != nil {
+				return exitcode.Invalid(err)
+			}
+			if !ok {
+				fmt.Fprintln(o.ErrOut, "Aborted: nothing was changed.")
+				return nil
+			}
+		}
+	}
+
+	execErr := cp.Plan.Execute(ctx, o.dryRun == dryRunServer)
+	if execErr != nil {
+		o.reportPartial(cp, table)
+		if !table {
+			_ = output.Write(o.Out, o.format, result)
+		}
+		return fmt.Errorf("%w; rerun the same command to finish (it only makes the changes still missing)", kube.Explain(execErr, host))
+	}
+	if o.dryRun == dryRunServer {
+		if table {
+			fmt.Fprintln(o.Out, "Dry run (server): the API server accepted every change; nothing was persisted.")
+			return nil
+		}
+		return output.Write(o.Out, o.format, result)
+	}
+	if table {
+		counts := cp.Plan.Counts()
+		fmt.Fprintf(o.Out, "Applied %d change(s).\n", counts[plan.Applied])
+	}
+
+	if o.WaitFlags.Wait && len(cp.Rollouts) > 0 {
+		if err := rollout.Wait(ctx, o.client, o.profile.Namespace, cp.Rollouts, o.waitOptions(table)); err != nil {
+			return fmt.Errorf("the changes were applied, but %w", err)
+		}
+	} else if len(cp.Rollouts) > 0 && table {
+		fmt.Fprintf(o.Out, "Not waiting for rollouts of %s; check with `kubectl aksbackup identity status%s`.\n", strings.Join(cp.Rollouts, ", "), o.profile.SelectorFlags())
+		return nil
+	}
+	return o.verify(ctx, result, table)
+}
+
+// verify re-reads the cluster after the rollouts so the user sees the identity actually landed.
+func (o *IdentityConfigureOptions) verify(ctx context.Context, result *ConfigureResult, table bool) error {
+	snap, err := identity.Read(ctx, o.client, o.profile)
+	if err != nil {
+		return fmt.Errorf("the changes were applied, but re-reading the status failed: %w", kube.Explain(err, o.Factory.Host()))
+	}
+	st := identity.Analyze(o.profile, snap)
+	result.Status = st
+	if !table {
+		if err := output.Write(o.Out, o.format, result); err != nil {
+			return err
+		}
+	} else if st.Healthy() {
+		injected, pods := 0, 0
+		for _, c := range st.Components {
+			injected, pods = injected+c.InjectedPods, pods+len(c.Pods)
+		}
+		fmt.Fprintf(o.Out, "Verified: %d/%d pods run with the workload identity injected.\n", injected, pods)
+	} else {
+		fmt.Fprintln(o.Out, "\nThe wiring is applied, but the status still shows problems:")
+		if err := findings.WriteText(o.Out, st.Findings, findings.TextOptions{Color: output.ColorEnabled(o.Out)}); err != nil {
+			return err
+		}
+	}
+	if !st.Healthy() {
+		return exitcode.ErrFindings
+	}
+	return nil
+}
+
+func (o *IdentityConfigureOptions) waitOptions(table bool) rollout.WaitOptions {
+	opts := rollout.WaitOptions{Timeout: o.WaitFlags.Timeout}
+	if output.IsTerminal(o.ErrOut) {
+		opts.Progress = o.ErrOut
+	}
+	if table {
+		opts.Done = o.Out
+	}
+	return opts
+}
+
+func (o *IdentityConfigureOptions) printHelmValues(cp *identity.ConfigurePlan) {
+	if len(cp.HelmValues) == 0 {
+		return
+	}
+	w := io.Writer(o.ErrOut)
+	intro := "To keep this wiring across helm upgrades, set it in the release's values:"
+	if o.profile.HelmFirst {
+		// For products configured through Helm, the values are the deliverable, not a footnote.
+		w = o.Out
+		intro = fmt.Sprintf("%s is configured through Helm; apply these values to its release (live patches are reverted on upgrade):", o.profile.Description)
+	}
+	if o.format.Structured() {
+		w = o.ErrOut
+	}
+	fmt.Fprintln(w, intro)
+	for _, v := range cp.HelmValues {
+		fmt.Fprintf(w, "  %s\n", v)
+	}
+}
+
+func (o *IdentityConfigureOptions) reportPartial(cp *identity.ConfigurePlan, table bool) {
+	if !table {
+		return
+	}
+	counts := cp.Plan.Counts()
+	fmt.Fprintf(o.ErrOut, "\nApplying stopped: %d applied, %d failed, %d not applied.\n", counts[plan.Applied], counts[plan.Failed], counts[plan.NotApplied])
+	_ = cp.Plan.WriteTable(o.ErrOut, true)
+}
+
+func countApplicable(p *plan.Plan) int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Apply != nil {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,92 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+)
+
+// IdentityStatusOptions reports the wiring of each service account / deployment pair.
+type IdentityStatusOptions struct {
+	genericiooptions.IOStreams
+	Factory kube.Factory
+	Profile profileFlags
+	Output  string
+
+	format  output.Format
+	profile profile.Profile
+	client  kubernetes.Interface
+}
+
+// NewIdentityStatusCommand builds `kubectl aksbackup identity status`.
+func NewIdentityStatusCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &IdentityStatusOptions{IOStreams: streams, Factory: factory}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show whether the backup component's pods really run with the workload identity",
+		Long: `Checks each service account / deployment pair of the profile: the client-id annotation, the pod
+template label, and what the webhook injected into the running pods (env and projected token). Exits 0
+when healthy, 1 when any finding is an error.`,
+		Example: `  # AKS Backup extension (namespace dataprotection-microsoft)
+  kubectl aksbackup identity status
+
+  # Plain Velero, as JSON
+  kubectl aksbackup identity status --profile velero -o json
+
+  # Upbound Spaces control plane in namespace mxp-1234
+  kubectl aksbackup identity status --profile upbound-spaces -n mxp-1234`,
+		Args: cobra.NoArgs,
+		RunE: runE(o),
+	}
+	o.Profile.AddFlags(cmd)
+	addOutputFlag(cmd, &o.Output, "table")
+	return cmd
+}
+
+func (o *IdentityStatusOptions) Complete(*cobra.Command, []string) error {
+	var err error
+	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
+		return err
+	}
+	o.client, err = o.Factory.Clientset()
+	return err
+}
+
+func (o *IdentityStatusOptions) Validate() error {
+	var err error
+	o.format, err = output.ParseFormat(o.Output)
+	return err
+}
+
+func (o *IdentityStatusOptions) Run(ctx context.Context) error {
+	snap, err := identity.Read(ctx, o.client, o.profile)
+	if err != nil {
+		if errors.Is(err, identity.ErrNamespaceNotFound) {
+			return exitcode.Invalid(err)
+		}
+		return kube.Explain(err, o.Factory.Host())
+	}
+	st := identity.Analyze(o.profile, snap)
+	if o.format.Structured() {
+		err = output.Write(o.Out, o.format, st)
+	} else {
+		err = identity.WriteStatus(o.Out, st, findings.TextOptions{Color: output.ColorEnabled(o.Out)})
+	}
+	if err != nil {
+		return err
+	}
+	if !st.Healthy() {
+		return exitcode.ErrFindings
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
+)
+
+// RestartOptions restarts the profile's deployments, as `kubectl rollout restart` plus `rollout status`.
+type RestartOptions struct {
+	genericiooptions.IOStreams
+	Factory   kube.Factory
+	Profile   profileFlags
+	DryRun    string
+	WaitFlags waitFlags
+
+	dryRun  dryRunMode
+	profile profile.Profile
+	client  kubernetes.Interface
+	now     func() time.Time
+}
+
+// NewRestartCommand builds `kubectl aksbackup restart`.
+func NewRestartCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RestartOptions{IOStreams: streams, Factory: factory, now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "restart",
+		Short: "Restart the backup component's deployments and wait for the rollouts",
+		Long: `Restarts every deployment of the profile, so new pods pick up the workload identity, and waits like
+kubectl rollout status (progress on a terminal; --timeout bounds the wait).`,
+		Example: `  kubectl aksbackup restart
+  kubectl aksbackup restart --profile velero --timeout 10m
+  kubectl aksbackup restart --dry-run=server`,
+		Args: cobra.NoArgs,
+		RunE: runE(o),
+	}
+	o.Profile.AddFlags(cmd)
+	addDryRunFlag(cmd, &o.DryRun)
+	o.WaitFlags.AddFlags(cmd)
+	return cmd
+}
+
+func (o *RestartOptions) Complete(*cobra.Command, []string) error {
+	var err error
+	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
+		return err
+	}
+	o.client, err = o.Factory.Clientset()
+	return err
+}
+
+func (o *RestartOptions) Validate() error {
+	var err error
+	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
+		return err
+	}
+	return o.WaitFlags.Validate()
+}
+
+func (o *RestartOptions) Run(ctx context.Context) error {
+	host := o.Factory.Host()
+	ns := o.profile.Namespace
+	var missing []error
+	var names []string
+	for _, pair := range o.profile.Pairs {
+		_, err := o.client.AppsV1().Deployments(ns).Get(ctx, pair.Deployment, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			missing = append(missing, fmt.Errorf("deployment %s not found in namespace %s", pair.Deployment, ns))
+		case err != nil:
+			return kube.Explain(err, host)
+		default:
+			names = append(names, pair.Deployment)
+		}
+	}
+	if len(missing) > 0 {
+		return exitcode.Invalid(fmt.Errorf("nothing was restarted: %w; check -n and --profile", errors.Join(missing...)))
+	}
+	if err := kube.CheckAccess(ctx, o.client, []kube.Access{{Verb: "patch", Group: "apps", Resource: "deployments", Namespace: ns}}); err != nil {
+		return exitcode.Invalid(kube.Explain(err, host))
+	}
+	suffix := map[dryRunMode]string{dryRunClient: " (dry run)", dryRunServer: " (server dry run)"}[o.dryRun]
+	now := o.now()
+	for i, name := range names {
+		if o.dryRun != dryRunClient {
+			if err := rollout.Restart(ctx, o.client, ns, name, now, o.dryRun == dryRunServer); err != nil {
+				return fmt.Errorf("%w (restarted before the failure: %v; not restarted: %v)", kube.Explain(err, host), names[:i], names[i:])
+			}
+		}
+		fmt.Fprintf(o.Out, "deployment.apps/%s restarted%s\n", name, suffix)
+	}
+	if o.dryRun != dryRunNone || !o.WaitFlags.Wait {
+		return nil
+	}
+	opts := rollout.WaitOptions{Timeout: o.WaitFlags.Timeout, Done: o.Out}
+	if output.IsTerminal(o.ErrOut) {
+		opts.Progress = o.ErrOut
+	}
+	return rollout.Wait(ctx, o.client, ns, names, opts)
+}

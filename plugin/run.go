@@ -1,0 +1,42 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
+)
+
+// options is the kubectl command pattern: fill from flags and config, check, then act.
+type options interface {
+	Complete(cmd *cobra.Command, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// runE adapts an options struct to cobra. Complete and Validate failures are bad input (exit 2);
+// Run's failures are runtime failures (exit 3) unless Run chose a code.
+func runE(o options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(cmd, args); err != nil {
+			return withCode(err, exitcode.InvalidInput)
+		}
+		if err := o.Validate(); err != nil {
+			return withCode(withHelpHint(cmd, err), exitcode.InvalidInput)
+		}
+		if err := o.Run(cmd.Context()); err != nil {
+			return withCode(err, exitcode.Failed)
+		}
+		return nil
+	}
+}
+
+func withCode(err error, code int) error {
+	var coded *exitcode.Error
+	if errors.As(err, &coded) {
+		return err
+	}
+	return &exitcode.Error{Code: code, Err: err}
+}
