@@ -33,8 +33,8 @@ type fakeFactory struct {
 
 func (f *fakeFactory) Clientset() (kubernetes.Interface, error) { return f.client, nil }
 func (f *fakeFactory) Dynamic() (dynamic.Interface, error)      { return nil, nil }
-func (f *fakeFactory) Namespaces() (string, string, error)       { return f.explicitNS, "default", nil }
-func (f *fakeFactory) Host() string                              { return "https://fake" }
+func (f *fakeFactory) Namespaces() (string, string, error)      { return f.explicitNS, "default", nil }
+func (f *fakeFactory) Host() string                             { return "https://fake" }
 
 // unwiredCluster is the AKS Backup extension before workload identity, with one running pod each.
 func unwiredCluster(allow bool) *fake.Clientset {
