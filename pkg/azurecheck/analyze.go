@@ -1,0 +1,337 @@
+package azurecheck
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+)
+
+// Constants of the Azure side of the wiring.
+const (
+	TokenAudience                 = "api://AzureADTokenExchange"
+	BlobWriteData                 = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
+	RoleBlobDataContributor       = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+	RoleStorageAccountContributor = "17d1049b-9a84-46fb-8f53-869881c3d3ab"
+)
+
+// Subject is the federated-credential subject of a Kubernetes service account.
+func Subject(namespace, serviceAccount string) string {
+	return "system:serviceaccount:" + namespace + ":" + serviceAccount
+}
+
+// Input is what Analyze needs besides the ARM facts.
+type Input struct {
+	Profile profile.Profile
+	// AnnotatedClientIDs maps service account name to its client-id annotation (from the cluster).
+	AnnotatedClientIDs map[string]string
+}
+
+// Analyze turns gathered facts into findings. It reads nothing.
+func Analyze(f *Facts, in Input) []findings.Finding {
+	var fs []findings.Finding
+	add := func(def *findings.Definition, object, msg string, fixes ...string) {
+		fs = append(fs, def.New(object, msg, fixes...))
+	}
+	for _, err := range f.Unreadable {
+		fs = append(fs, unreadableFinding(err))
+	}
+	c, id := f.Cluster, f.ClusterID
+	azAKS := fmt.Sprintf("az aks update --resource-group %s --name %s", id.ResourceGroup, id.Name)
+	if !c.OIDCIssuerEnabled {
+		add(OIDCIssuerDisabled, id.String(), "the cluster publishes no OIDC issuer", azAKS+" --enable-oidc-issuer")
+	}
+	if !c.WorkloadIdentityEnabled {
+		add(WorkloadIdentityDisabled, id.String(), "securityProfile.workloadIdentity is not enabled", azAKS+" --enable-workload-identity")
+	}
+	if c.IdentityType == "" || (c.ServicePrincipalClientID != "" && !strings.EqualFold(c.ServicePrincipalClientID, "msi")) {
+		add(ClusterIdentityUnsupported, id.String(), "the cluster authenticates with service principal "+c.ServicePrincipalClientID, azAKS+" --enable-managed-identity")
+	}
+	if f.APIServerIssuer != "" && c.OIDCIssuerURL != "" && f.APIServerIssuer != c.OIDCIssuerURL {
+		add(IssuerMismatch, id.String(), fmt.Sprintf("the API server issues tokens for %q but ARM reports %q", f.APIServerIssuer, c.OIDCIssuerURL),
+			"make the API server's --service-account-issuer the OIDC issuer URL (AKS does this when the OIDC issuer is enabled); then rerun `kubectl aksbackup identity configure`")
+	}
+
+	ext := f.Extension
+	if ext == nil {
+		if len(f.Unreadable) == 0 {
+			add(ExtensionMissing, id.String(), "no extension of type "+BackupExtensionType+" on the cluster",
+				fmt.Sprintf("az k8s-extension create --name azure-aks-backup --extension-type %s --scope cluster --cluster-type managedClusters --cluster-name %s --resource-group %s --release-train stable --configuration-settings blobContainer=<CONTAINER> storageAccount=<ACCOUNT> storageAccountResourceGroup=<RG> storageAccountSubscriptionId=%s",
+					BackupExtensionType, id.Name, id.ResourceGroup, id.SubscriptionID))
+		}
+		return rank(fs)
+	}
+	extCmd := fmt.Sprintf("az k8s-extension show --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s", ext.Name, id.Name, id.ResourceGroup)
+	if !strings.EqualFold(ext.ProvisioningState, "Succeeded") {
+		add(ExtensionNotSucceeded, ext.ID, fmt.Sprintf("extension %s is in provisioning state %q", ext.Name, ext.ProvisioningState),
+			extCmd+" --query provisioningState", "kubectl get pods -n dataprotection-microsoft",
+			fmt.Sprintf("az k8s-extension update --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s", ext.Name, id.Name, id.ResourceGroup))
+	}
+	var missingSettings []string
+	for name, v := range map[string]string{"blobContainer": f.Settings.Container, "storageAccount": f.Settings.Account, "storageAccountResourceGroup": f.Settings.ResourceGroup} {
+		if v == "" {
+			missingSettings = append(missingSettings, name)
+		}
+	}
+	if len(missingSettings) > 0 {
+		add(ExtensionConfigIncomplete, ext.ID, "missing configuration settings: "+strings.Join(sorted(missingSettings), ", "),
+			fmt.Sprintf("az k8s-extension update --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s --configuration-settings blobContainer=<CONTAINER> storageAccount=<ACCOUNT> storageAccountResourceGroup=<RG> storageAccountSubscriptionId=<SUB>", ext.Name, id.Name, id.ResourceGroup))
+	}
+
+	switch {
+	case ext.IdentityPrincipalID == "":
+		add(ExtensionIdentityMissing, ext.ID, "the extension reports no aksAssignedIdentity", extCmd+" --query aksAssignedIdentity")
+	case f.Identity == nil:
+		add(ExtensionIdentityNotFound, ext.ID, fmt.Sprintf("no user-assigned identity with principal ID %s in subscription %s", ext.IdentityPrincipalID, id.SubscriptionID),
+			fmt.Sprintf("az identity list --subscription %s --query \"[?principalId=='%s']\"", id.SubscriptionID, ext.IdentityPrincipalID))
+	default:
+		fs = append(fs, credentialFindings(f, in)...)
+		for _, pair := range in.Profile.Pairs {
+			got := in.AnnotatedClientIDs[pair.ServiceAccount]
+			if got != "" && !strings.EqualFold(got, f.Identity.ClientID) {
+				add(ClientIDWrongIdentity, "serviceaccount/"+pair.ServiceAccount,
+					fmt.Sprintf("annotated client ID %s, but the extension identity %s has client ID %s", got, f.Identity.Name, f.Identity.ClientID),
+					"kubectl aksbackup identity configure --overwrite --yes"+in.Profile.SelectorFlags())
+			}
+		}
+	}
+
+	if f.Settings.Account != "" && f.Settings.ResourceGroup != "" {
+		fs = append(fs, storageFindings(f)...)
+	}
+	return rank(fs)
+}
+
+func credentialFindings(f *Facts, in Input) []findings.Finding {
+	var fs []findings.Finding
+	issuer := f.Cluster.OIDCIssuerURL
+	if issuer == "" {
+		return nil // oidc-issuer-disabled explains it; nothing to compare against
+	}
+	idRef := f.Identity
+	for _, pair := range in.Profile.Pairs {
+		want := azure.FederatedCredential{Issuer: issuer, Subject: Subject(in.Profile.Namespace, pair.ServiceAccount), Audiences: []string{TokenAudience}}
+		var exact bool
+		var close *azure.FederatedCredential
+		var diff []string
+		for i := range f.Credentials {
+			fc := &f.Credentials[i]
+			d := credentialDiff(want, *fc, pair.ServiceAccount)
+			if d == nil {
+				continue // unrelated credential
+			}
+			if len(d) == 0 {
+				exact = true
+				break
+			}
+			if close == nil || len(d) < len(diff) {
+				close, diff = fc, d
+			}
+		}
+		object := idRef.ID + "/federatedIdentityCredentials"
+		create := fmt.Sprintf("az identity federated-credential create --name %s --identity-name %s --resource-group %s --issuer %s --subject %s --audiences %s",
+			CredentialName(pair.ServiceAccount), idRef.Name, idRef.ResourceGroup, issuer, want.Subject, TokenAudience)
+		configure := "kubectl aksbackup identity configure --yes" + in.Profile.SelectorFlags()
+		switch {
+		case exact:
+		case close != nil:
+			f := FederatedCredentialMismatch.New(object+"/"+close.Name,
+				fmt.Sprintf("credential %s for %s differs: %s", close.Name, pair.ServiceAccount, strings.Join(diff, "; ")), configure, create)
+			f.Component = pair.Deployment
+			fs = append(fs, f)
+		default:
+			f := FederatedCredentialMissing.New(object, fmt.Sprintf("identity %s has no federated credential for issuer %s and subject %s", idRef.Name, issuer, want.Subject), configure, create)
+			f.Component = pair.Deployment
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
+
+// credentialDiff compares a credential with the wanted one: nil when unrelated (neither subject nor
+// service account name in common), empty when it matches exactly, else one line per difference.
+func credentialDiff(want, have azure.FederatedCredential, serviceAccount string) []string {
+	related := have.Subject == want.Subject || strings.HasSuffix(have.Subject, ":"+serviceAccount) || strings.EqualFold(have.Name, CredentialName(serviceAccount))
+	if !related {
+		return nil
+	}
+	diff := []string{}
+	if have.Issuer != want.Issuer {
+		note := ""
+		if strings.TrimRight(have.Issuer, "/") == strings.TrimRight(want.Issuer, "/") {
+			note = " (only the trailing slash differs, and it matters)"
+		}
+		diff = append(diff, fmt.Sprintf("issuer: have %q, want %q%s", have.Issuer, want.Issuer, note))
+	}
+	if have.Subject != want.Subject {
+		diff = append(diff, fmt.Sprintf("subject: have %q, want %q", have.Subject, want.Subject))
+	}
+	if len(have.Audiences) != 1 || have.Audiences[0] != TokenAudience {
+		diff = append(diff, fmt.Sprintf("audiences: have %q, want [%q]", have.Audiences, TokenAudience))
+	}
+	return diff
+}
+
+// CredentialName is the deterministic name configure gives the credential of a service account.
+func CredentialName(serviceAccount string) string {
+	var b strings.Builder
+	b.WriteString("aksbackup-")
+	for _, r := range serviceAccount {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteRune('-')
+		}
+	}
+	name := b.String()
+	if len(name) > 120 {
+		name = name[:120]
+	}
+	return name
+}
+
+func storageFindings(f *Facts) []findings.Finding {
+	var fs []findings.Finding
+	add := func(def *findings.Definition, object, msg string, fixes ...string) {
+		fs = append(fs, def.New(object, msg, fixes...))
+	}
+	s := f.Settings
+	if f.Account == nil {
+		add(StorageAccountNotFound, f.AccountID, "storage account "+s.Account+" not found in resource group "+s.ResourceGroup,
+			fmt.Sprintf("az storage account show --name %s --resource-group %s", s.Account, s.ResourceGroup))
+		return fs
+	}
+	a := f.Account
+	if f.ContainerExists != nil && !*f.ContainerExists {
+		add(ContainerNotFound, f.AccountID+"/blobServices/default/containers/"+s.Container, "container "+s.Container+" does not exist in "+s.Account,
+			fmt.Sprintf("az storage container create --name %s --account-name %s --auth-mode login", s.Container, s.Account))
+	}
+	if a.AllowSharedKeyAccess != nil && !*a.AllowSharedKeyAccess && !strings.EqualFold(s.UseAAD, "true") {
+		add(SharedKeyDisabled, f.AccountID, "allowSharedKeyAccess is false and the extension's useAAD is "+quoteOr(s.UseAAD, "unset"),
+			"az k8s-extension update ... --configuration-settings useAAD=true storageAccountURI=https://"+s.Account+".blob.core.windows.net/",
+			"or: az storage account update --name "+s.Account+" --resource-group "+s.ResourceGroup+" --allow-shared-key-access true")
+	}
+	switch {
+	case strings.EqualFold(a.PublicNetworkAccess, "Disabled"):
+		add(StorageNetworkBlocked, f.AccountID, "publicNetworkAccess is Disabled; only private endpoints reach the account",
+			"create a private endpoint for blob in the cluster's virtual network, or: az storage account update --name "+s.Account+" --resource-group "+s.ResourceGroup+" --public-network-access Enabled")
+	case strings.EqualFold(a.DefaultAction, "Deny") && len(a.IPRules) == 0 && len(a.VirtualNetworkRules) == 0:
+		add(StorageNetworkBlocked, f.AccountID, "networkAcls.defaultAction is Deny and no IP or virtual-network rule admits the cluster",
+			"az storage account network-rule add --account-name "+s.Account+" --resource-group "+s.ResourceGroup+" --subnet <CLUSTER_SUBNET_ID>",
+			"or: az storage account network-rule add --account-name "+s.Account+" --resource-group "+s.ResourceGroup+" --ip-address <CLUSTER_EGRESS_IP>")
+	case strings.EqualFold(a.DefaultAction, "Deny"):
+		add(StorageNetworkRestricted, f.AccountID, fmt.Sprintf("networkAcls.defaultAction is Deny; allowed: %s", strings.Join(append(append([]string{}, a.IPRules...), a.VirtualNetworkRules...), ", ")),
+			"check that the cluster's egress IP or node subnet is listed: az storage account network-rule list --account-name "+s.Account)
+	}
+	if f.Identity != nil {
+		fs = append(fs, roleFindings(f)...)
+	}
+	return fs
+}
+
+func roleFindings(f *Facts) []findings.Finding {
+	var fs []findings.Finding
+	writes, contributor := false, false
+	var elsewhere, noData []string
+	for _, ra := range f.Assignments {
+		rd := f.Definitions[strings.ToLower(ra.RoleDefinitionID)]
+		if rd == nil {
+			continue
+		}
+		covers := azure.ScopeContains(ra.Scope, f.AccountID)
+		grantsWrite := Grants(rd, BlobWriteData)
+		switch {
+		case grantsWrite && covers:
+			writes = true
+		case grantsWrite:
+			elsewhere = append(elsewhere, fmt.Sprintf("%s at %s, which does not enclose the storage account", rd.RoleName, ra.Scope))
+		case covers:
+			noData = append(noData, fmt.Sprintf("%s at %s grants no blob data action", rd.RoleName, ra.Scope))
+		}
+		if covers && strings.HasSuffix(strings.ToLower(ra.RoleDefinitionID), RoleStorageAccountContributor) {
+			contributor = true
+		}
+	}
+	principal := f.Identity.PrincipalID
+	if !writes {
+		msg := fmt.Sprintf("identity %s (principal %s) has no role with %s on %s", f.Identity.Name, principal, BlobWriteData, f.AccountID)
+		if notes := append(elsewhere, noData...); len(notes) > 0 {
+			msg += "; found: " + strings.Join(notes, "; ")
+		}
+		fs = append(fs, BlobDataRoleMissing.New(f.AccountID, msg,
+			"kubectl aksbackup identity configure --yes",
+			fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role \"Storage Blob Data Contributor\" --scope %s", principal, f.AccountID)))
+	}
+	if !contributor {
+		fs = append(fs, StorageAccountContributorMissing.New(f.AccountID, "Storage Account Contributor is not assigned to "+f.Identity.Name+" on the storage account",
+			fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role \"Storage Account Contributor\" --scope %s", principal, f.AccountID)))
+	}
+	return fs
+}
+
+// Grants reports whether a role definition allows a data action: some dataAction pattern matches it
+// and no notDataAction does. Management actions ("*" in Owner) never grant data access.
+func Grants(rd *azure.RoleDefinition, dataAction string) bool {
+	allowed := false
+	for _, p := range rd.DataActions {
+		if actionMatches(p, dataAction) {
+			allowed = true
+			break
+		}
+	}
+	for _, p := range rd.NotDataActions {
+		if actionMatches(p, dataAction) {
+			return false
+		}
+	}
+	return allowed
+}
+
+// actionMatches matches an RBAC action pattern, where * stands for any run of characters, ignoring case.
+func actionMatches(pattern, action string) bool {
+	p, a := strings.ToLower(pattern), strings.ToLower(action)
+	parts := strings.Split(p, "*")
+	if len(parts) == 1 {
+		return p == a
+	}
+	if !strings.HasPrefix(a, parts[0]) {
+		return false
+	}
+	a = a[len(parts[0]):]
+	for i, part := range parts[1:] {
+		last := i == len(parts)-2
+		if last {
+			return strings.HasSuffix(a, part)
+		}
+		idx := strings.Index(a, part)
+		if idx < 0 {
+			return false
+		}
+		a = a[idx+len(part):]
+	}
+	return true
+}
+
+func unreadableFinding(err error) findings.Finding {
+	return AzureReadFailed.New("", err.Error(),
+		"grant the missing read permission (Reader on the cluster, its node resource group and the storage account), or rerun with --azure-credential naming an identity that has it")
+}
+
+func rank(fs []findings.Finding) []findings.Finding { return findings.Rank(fs) }
+
+func quoteOr(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
