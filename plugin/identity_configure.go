@@ -12,6 +12,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
@@ -27,6 +29,7 @@ type IdentityConfigureOptions struct {
 	genericiooptions.IOStreams
 	Factory    kube.Factory
 	Profile    profileFlags
+	Azure      azureFlags
 	ClientID   string
 	TenantID   string
 	Overwrite  bool
@@ -36,12 +39,14 @@ type IdentityConfigureOptions struct {
 	WaitFlags  waitFlags
 	Output     string
 
-	format  output.Format
-	dryRun  dryRunMode
-	skip    map[string]bool
-	profile profile.Profile
-	client  kubernetes.Interface
-	now     func() time.Time
+	format      output.Format
+	dryRun      dryRunMode
+	skip        map[string]bool
+	profile     profile.Profile
+	client      kubernetes.Interface
+	azureTarget azure.ResourceID
+	useAzure    bool
+	now         func() time.Time
 }
 
 // ConfigureResult is the document `identity configure -o json|yaml` prints.
@@ -60,18 +65,20 @@ type ConfigureResult struct {
 func NewIdentityConfigureCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &IdentityConfigureOptions{IOStreams: streams, Factory: factory, now: time.Now}
 	var phaseHelp []string
-	for _, ph := range identity.Phases {
+	for _, ph := range allPhases() {
 		phaseHelp = append(phaseHelp, fmt.Sprintf("  %-16s %s", ph.Name, ph.Description))
 	}
 	cmd := &cobra.Command{
-		Use:   "configure --client-id GUID",
-		Short: "Annotate the service accounts, label the pod templates and restart what needs it",
+		Use:   "configure",
+		Short: "Create the federated credentials and role, annotate, label and restart what needs it",
 		Long: `Wires the profile's service accounts and deployments to a managed identity, in phases:
 
 ` + strings.Join(phaseHelp, "\n") + `
 
-Every check runs before the first write: the GUIDs, the objects, conflicting values and your RBAC
-permissions. The plan is printed, then applied after confirmation (or with --yes). A second run changes
+The Azure phases run when the AKS cluster is known (--cluster-id, or inferred from an az aks
+get-credentials kubeconfig); the client ID then comes from the extension's identity, so --client-id is
+only needed without Azure (--no-azure). Every check runs before the first write: the GUIDs, the objects,
+the Azure prerequisites, conflicting values and your RBAC permissions. The plan is printed, then applied after confirmation (or with --yes). A second run changes
 nothing. Other labels and annotations are never touched.`,
 		Example: `  # Wire the AKS Backup extension to its managed identity and wait for the rollouts
   kubectl aksbackup identity configure --client-id 00000000-0000-0000-0000-000000000000 --yes
@@ -85,7 +92,8 @@ nothing. Other labels and annotations are never touched.`,
 		RunE: runE(o),
 	}
 	o.Profile.AddFlags(cmd)
-	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "Client ID (GUID) of the managed identity the backup component uses")
+	o.Azure.AddFlags(cmd)
+	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "Client ID (GUID) of the managed identity; default: the backup extension identity's, read from Azure")
 	cmd.Flags().StringVar(&o.TenantID, "tenant-id", "", "Tenant ID (GUID) to annotate; by default the webhook's tenant is used")
 	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Replace an existing, different client-id, tenant-id or label value")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Apply without asking for confirmation")
@@ -97,9 +105,14 @@ nothing. Other labels and annotations are never touched.`,
 	return cmd
 }
 
+// allPhases lists configure's phases in order: Azure first, then the cluster.
+func allPhases() []plan.Phase {
+	return append(append([]plan.Phase{}, azurecheck.Phases...), identity.Phases...)
+}
+
 func phaseNames() string {
-	names := make([]string, 0, len(identity.Phases))
-	for _, ph := range identity.Phases {
+	names := make([]string, 0, len(allPhases()))
+	for _, ph := range allPhases() {
 		names = append(names, ph.Name)
 	}
 	return strings.Join(names, ", ")
@@ -110,6 +123,9 @@ func (o *IdentityConfigureOptions) Complete(*cobra.Command, []string) error {
 	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
 		return err
 	}
+	if o.azureTarget, o.useAzure, err = o.Azure.Target(o.Factory); err != nil {
+		return err
+	}
 	o.client, err = o.Factory.Clientset()
 	return err
 }
@@ -117,9 +133,9 @@ func (o *IdentityConfigureOptions) Complete(*cobra.Command, []string) error {
 func (o *IdentityConfigureOptions) Validate() error {
 	var errs []error
 	switch {
-	case o.ClientID == "":
-		errs = append(errs, errors.New("--client-id is required: the client ID of the backup extension's managed identity (az k8s-extension show ... --query aksAssignedIdentity)"))
-	case !identity.IsGUID(o.ClientID):
+	case o.ClientID == "" && !o.useAzure:
+		errs = append(errs, fmt.Errorf("--client-id is required without Azure access (%w)", errNoAzureTarget))
+	case o.ClientID != "" && !identity.IsGUID(o.ClientID):
 		errs = append(errs, fmt.Errorf("--client-id %q is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)", o.ClientID))
 	}
 	if o.TenantID != "" && !identity.IsGUID(o.TenantID) {
@@ -129,7 +145,10 @@ func (o *IdentityConfigureOptions) Validate() error {
 	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
 		errs = append(errs, err)
 	}
-	if o.skip, err = plan.ParseSkip(identity.Phases, o.SkipPhases); err != nil {
+	if err := o.Azure.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.skip, err = plan.ParseSkip(allPhases(), o.SkipPhases); err != nil {
 		errs = append(errs, err)
 	}
 	if o.format, err = output.ParseFormat(o.Output); err != nil {
@@ -153,12 +172,35 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 		}
 		return kube.Explain(err, host)
 	}
+	clientID := o.ClientID
+	var azurePlan *azurecheck.AzurePlan
+	if o.useAzure {
+		azc, err := o.Azure.Client()
+		if err != nil {
+			return err
+		}
+		facts, err := gatherAzure(ctx, azc, o.azureTarget, o.client)
+		if err != nil {
+			return err
+		}
+		if azurePlan, err = azurecheck.PlanConfigure(azc, facts, o.profile, o.skip); err != nil {
+			return exitcode.Invalid(err)
+		}
+		if clientID != "" && !strings.EqualFold(clientID, azurePlan.ClientID) {
+			return exitcode.Invalidf("--client-id %s is not the client ID of the backup extension's identity %s (%s); drop --client-id to use it, or --no-azure to wire another identity", clientID, facts.Identity.Name, azurePlan.ClientID)
+		}
+		clientID = azurePlan.ClientID
+	}
 	cp, err := identity.PlanConfigure(o.client, snap, identity.ConfigureRequest{
-		Profile: o.profile, ClientID: o.ClientID, TenantID: o.TenantID,
+		Profile: o.profile, ClientID: clientID, TenantID: o.TenantID,
 		Overwrite: o.Overwrite, Skip: o.skip, Now: o.now(),
 	})
 	if err != nil {
 		return exitcode.Invalid(fmt.Errorf("nothing was changed: %w", err))
+	}
+	if azurePlan != nil {
+		cp.Changes = append(azurePlan.Changes, cp.Changes...)
+		cp.Warnings = append(cp.Warnings, azurePlan.Warnings...)
 	}
 	if err := kube.CheckAccess(ctx, o.client, cp.Access); err != nil {
 		return exitcode.Invalid(kube.Explain(err, host))
@@ -222,6 +264,9 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 	if table {
 		counts := cp.Plan.Counts()
 		fmt.Fprintf(o.Out, "Applied %d change(s).\n", counts[plan.Applied])
+	}
+	if azurePlan != nil && azurePlan.NewRoleAssignment {
+		fmt.Fprintln(o.ErrOut, "Note: the new role assignment can take several minutes to reach Blob Storage; until then the BackupStorageLocation may stay Unavailable.")
 	}
 
 	if o.WaitFlags.Wait && len(cp.Rollouts) > 0 {

@@ -8,6 +8,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
@@ -21,11 +23,14 @@ type IdentityStatusOptions struct {
 	genericiooptions.IOStreams
 	Factory kube.Factory
 	Profile profileFlags
+	Azure   azureFlags
 	Output  string
 
-	format  output.Format
-	profile profile.Profile
-	client  kubernetes.Interface
+	format      output.Format
+	profile     profile.Profile
+	client      kubernetes.Interface
+	azureTarget azure.ResourceID
+	checkAzure  bool
 }
 
 // NewIdentityStatusCommand builds `kubectl aksbackup identity status`.
@@ -35,8 +40,10 @@ func NewIdentityStatusCommand(factory kube.Factory, streams genericiooptions.IOS
 		Use:   "status",
 		Short: "Show whether the backup component's pods really run with the workload identity",
 		Long: `Checks each service account / deployment pair of the profile: the client-id annotation, the pod
-template label, and what the webhook injected into the running pods (env and projected token). Exits 0
-when healthy, 1 when any finding is an error.`,
+template label, and what the webhook injected into the running pods (env and projected token). With an
+AKS cluster (--cluster-id, or inferred from an az aks get-credentials kubeconfig) it also checks Azure:
+OIDC issuer, workload identity, the backup extension and its identity, federated credentials, roles and
+the storage account. Exits 0 when healthy, 1 when any finding is an error.`,
 		Example: `  # AKS Backup extension (namespace dataprotection-microsoft)
   kubectl aksbackup identity status
 
@@ -49,6 +56,7 @@ when healthy, 1 when any finding is an error.`,
 		RunE: runE(o),
 	}
 	o.Profile.AddFlags(cmd)
+	o.Azure.AddFlags(cmd)
 	addOutputFlag(cmd, &o.Output, "table")
 	return cmd
 }
@@ -58,14 +66,19 @@ func (o *IdentityStatusOptions) Complete(*cobra.Command, []string) error {
 	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
 		return err
 	}
+	if o.azureTarget, o.checkAzure, err = o.Azure.Target(o.Factory); err != nil {
+		return err
+	}
 	o.client, err = o.Factory.Clientset()
 	return err
 }
 
 func (o *IdentityStatusOptions) Validate() error {
 	var err error
-	o.format, err = output.ParseFormat(o.Output)
-	return err
+	if o.format, err = output.ParseFormat(o.Output); err != nil {
+		return err
+	}
+	return o.Azure.Validate()
 }
 
 func (o *IdentityStatusOptions) Run(ctx context.Context) error {
@@ -77,6 +90,21 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		return kube.Explain(err, o.Factory.Host())
 	}
 	st := identity.Analyze(o.profile, snap)
+	switch {
+	case o.checkAzure:
+		azc, err := o.Azure.Client()
+		if err != nil {
+			return err
+		}
+		facts, err := gatherAzure(ctx, azc, o.azureTarget, o.client)
+		if err != nil {
+			return err
+		}
+		st.Azure = azurecheck.Summarize(facts)
+		st.AddFindings(azurecheck.Analyze(facts, azurecheck.Input{Profile: o.profile, AnnotatedClientIDs: st.AnnotatedClientIDs()})...)
+	case !o.Azure.NoAzure:
+		st.AddFindings(azurecheck.AzureChecksSkipped.New("", errNoAzureTarget.Error()))
+	}
 	if o.format.Structured() {
 		err = output.Write(o.Out, o.format, st)
 	} else {

@@ -27,14 +27,16 @@ import (
 const clientID = "11111111-2222-3333-4444-555555555555"
 
 type fakeFactory struct {
-	client     *fake.Clientset
-	explicitNS string
+	client      *fake.Clientset
+	explicitNS  string
+	rg, cluster string
 }
 
 func (f *fakeFactory) Clientset() (kubernetes.Interface, error) { return f.client, nil }
 func (f *fakeFactory) Dynamic() (dynamic.Interface, error)      { return nil, nil }
 func (f *fakeFactory) Namespaces() (string, string, error)      { return f.explicitNS, "default", nil }
 func (f *fakeFactory) Host() string                             { return "https://fake" }
+func (f *fakeFactory) AKSCluster() (string, string, bool)       { return f.rg, f.cluster, f.rg != "" }
 
 // unwiredCluster is the AKS Backup extension before workload identity, with one running pod each.
 func unwiredCluster(allow bool) *fake.Clientset {
@@ -140,7 +142,7 @@ func TestIdentityConfigure(t *testing.T) {
 		{name: "malformed GUID", allow: true, args: []string{"--client-id", "1234", "--yes"},
 			wantCode: exitcode.InvalidInput, wantErr: "is not a GUID"},
 		{name: "unknown phase", allow: true, args: []string{"--client-id", clientID, "--skip-phases", "reboot"},
-			wantCode: exitcode.InvalidInput, wantErr: "the phases are service-account, pod-label, restart"},
+			wantCode: exitcode.InvalidInput, wantErr: "the phases are federated-credential, role-assignment, service-account, pod-label, restart"},
 		{name: "json needs --yes or --dry-run", allow: true, args: []string{"--client-id", clientID, "-o", "json"},
 			wantCode: exitcode.InvalidInput, wantErr: "cannot prompt"},
 		{name: "missing namespace", allow: true, args: []string{"--client-id", clientID, "--yes", "-n", "nope"},

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
@@ -20,13 +21,31 @@ const APIVersion = "aksbackup.kubectl.io/v1alpha1"
 
 // Status is the document `identity status -o json|yaml` prints.
 type Status struct {
-	APIVersion string             `json:"apiVersion"`
-	Kind       string             `json:"kind"`
-	Profile    string             `json:"profile"`
-	Namespace  string             `json:"namespace"`
-	Components []Component        `json:"components"`
-	Findings   []findings.Finding `json:"findings"`
-	Summary    findings.Summary   `json:"summary"`
+	APIVersion string      `json:"apiVersion"`
+	Kind       string      `json:"kind"`
+	Profile    string      `json:"profile"`
+	Namespace  string      `json:"namespace"`
+	Components []Component `json:"components"`
+	// Azure is present when the Azure checks ran.
+	Azure    *azurecheck.Summary `json:"azure,omitempty"`
+	Findings []findings.Finding  `json:"findings"`
+	Summary  findings.Summary    `json:"summary"`
+}
+
+// AddFindings merges findings from other checks (Azure) and ranks everything together, so a root
+// cause in Azure explains a symptom in the cluster.
+func (s *Status) AddFindings(more ...findings.Finding) {
+	s.Findings = findings.Rank(append(s.Findings, more...))
+	s.Summary = findings.Summarize(s.Findings)
+}
+
+// AnnotatedClientIDs maps each service account to its client-id annotation.
+func (s *Status) AnnotatedClientIDs() map[string]string {
+	out := map[string]string{}
+	for _, c := range s.Components {
+		out[c.ServiceAccount] = c.ClientID
+	}
+	return out
 }
 
 // Component is the state of one service account / deployment pair.

@@ -57,6 +57,14 @@ func WriteStatus(w io.Writer, st *Status, opts findings.TextOptions) error {
 		}
 	}
 
+	if a := st.Azure; a != nil {
+		fmt.Fprintf(w, "\nAzure: cluster %s\n", a.ClusterID)
+		fmt.Fprintf(w, "  OIDC issuer      %s (workload identity %s)\n", orNone(a.OIDCIssuerURL), enabled(a.WorkloadIdentityEnabled))
+		fmt.Fprintf(w, "  extension        %s (%s)\n", orNone(a.Extension), orNone(a.ExtensionState))
+		fmt.Fprintf(w, "  identity         %s (client ID %s)\n", orNone(a.IdentityID), orNone(a.IdentityClientID))
+		fmt.Fprintf(w, "  federated creds  %d\n", a.FederatedCredentials)
+		fmt.Fprintf(w, "  storage          %s, container %s (blob write %s)\n", orNone(a.StorageAccountID), orNone(a.Container), granted(a.BlobWriteGranted))
+	}
 	if len(st.Findings) > 0 {
 		fmt.Fprintln(w)
 		if err := findings.WriteText(w, st.Findings, opts); err != nil {
@@ -72,4 +80,25 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+func enabled(b bool) string {
+	if b {
+		return "enabled"
+	}
+	return "disabled"
+}
+
+func granted(b bool) string {
+	if b {
+		return "granted"
+	}
+	return "not granted"
 }

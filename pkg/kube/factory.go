@@ -22,6 +22,9 @@ type Factory interface {
 	Namespaces() (explicit, contextDefault string, err error)
 	// Host is the API server URL, for error messages.
 	Host() string
+	// AKSCluster infers the AKS cluster's resource group and name from the kubeconfig, if it was
+	// written by `az aks get-credentials`.
+	AKSCluster() (resourceGroup, name string, ok bool)
 }
 
 // NewFactory builds clients lazily from kubectl's standard flags.
@@ -105,6 +108,14 @@ func (f *flagsFactory) Host() string {
 		return cfg.Host
 	}
 	return "the API server"
+}
+
+func (f *flagsFactory) AKSCluster() (string, string, bool) {
+	raw, err := f.flags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return "", "", false
+	}
+	return AKSClusterFromKubeconfig(raw, deref(f.flags.Context))
 }
 
 func deref(s *string) string {

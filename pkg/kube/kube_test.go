@@ -18,6 +18,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 func TestExplain(t *testing.T) {
@@ -97,5 +98,28 @@ func TestFactoryRejectsUnknownContext(t *testing.T) {
 	}
 	if f.Host() != "https://127.0.0.1:6443" {
 		t.Fatalf("host %s", f.Host())
+	}
+}
+
+func TestAKSClusterFromKubeconfig(t *testing.T) {
+	raw := clientcmdapi.Config{CurrentContext: "aks-prod", Contexts: map[string]*clientcmdapi.Context{
+		"aks-prod": {Cluster: "aks-prod", AuthInfo: "clusterUser_rg_with_underscores_aks-prod"},
+		"admin":    {Cluster: "aks-prod", AuthInfo: "clusterAdmin_rg1_aks-prod"},
+		"kind":     {Cluster: "kind-kind", AuthInfo: "kind-kind"},
+	}}
+	tests := []struct {
+		context, rg, name string
+		ok                bool
+	}{
+		{"", "rg_with_underscores", "aks-prod", true},
+		{"admin", "rg1", "aks-prod", true},
+		{"kind", "", "", false},
+		{"missing", "", "", false},
+	}
+	for _, tc := range tests {
+		rg, name, ok := AKSClusterFromKubeconfig(raw, tc.context)
+		if rg != tc.rg || name != tc.name || ok != tc.ok {
+			t.Errorf("%q: %q %q %v", tc.context, rg, name, ok)
+		}
 	}
 }

@@ -1,0 +1,152 @@
+package azurecheck
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/plan"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+)
+
+// Phase names of the Azure half of `identity configure`; they run before the in-cluster phases.
+const (
+	PhaseFederatedCredential = "federated-credential"
+	PhaseRoleAssignment      = "role-assignment"
+)
+
+// Phases lists the Azure phases in order.
+var Phases = []plan.Phase{
+	{Name: PhaseFederatedCredential, Description: "create a federated credential on the extension identity for each service account"},
+	{Name: PhaseRoleAssignment, Description: "grant the identity Storage Blob Data Contributor on the storage account"},
+}
+
+// Prerequisites that configure cannot create: it refuses to start while any is missing.
+var blocking = map[string]bool{
+	"oidc-issuer-disabled": true, "workload-identity-disabled": true, "cluster-identity-unsupported": true,
+	"extension-missing": true, "extension-identity-missing": true, "extension-identity-not-found": true,
+	"storage-account-not-found": true, "extension-config-incomplete": true, "issuer-mismatch": true,
+}
+
+// AzurePlan is the Azure part of a configure plan.
+type AzurePlan struct {
+	Changes  []*plan.Change
+	Warnings []string
+	// ClientID is the extension identity's client ID, which the service accounts must carry.
+	ClientID string
+	// NewRoleAssignment reports whether a role assignment will be created (propagation takes minutes).
+	NewRoleAssignment bool
+}
+
+// PlanConfigure computes the Azure changes from gathered facts. It refuses, naming every blocker and
+// its fix, when a prerequisite it cannot create is missing, and never edits a credential it finds.
+func PlanConfigure(client azure.Client, f *Facts, p profile.Profile, skip map[string]bool) (*AzurePlan, error) {
+	var problems []string
+	for _, fd := range Analyze(f, Input{Profile: p}) {
+		if blocking[fd.ID] || fd.ID == AzureReadFailed.ID {
+			problems = append(problems, describe(fd))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("the Azure prerequisites are not met, so nothing was changed:\n  %s", strings.Join(problems, "\n  "))
+	}
+	out := &AzurePlan{ClientID: f.Identity.ClientID}
+	idRef, err := azure.ParseResourceID(f.Identity.ID, azure.TypeIdentity)
+	if err != nil {
+		return nil, err
+	}
+
+	if !skip[PhaseFederatedCredential] {
+		for _, pair := range p.Pairs {
+			want := azure.FederatedCredential{Name: CredentialName(pair.ServiceAccount), Issuer: f.Cluster.OIDCIssuerURL,
+				Subject: Subject(p.Namespace, pair.ServiceAccount), Audiences: []string{TokenAudience}}
+			exact := false
+			for _, fc := range f.Credentials {
+				d := credentialDiff(want, fc, pair.ServiceAccount)
+				if d != nil && len(d) == 0 {
+					exact = true
+				}
+				if fc.Name == want.Name && (d == nil || len(d) > 0) {
+					problems = append(problems, fmt.Sprintf("federated credential %s exists on %s with other values; fix or delete it: az identity federated-credential delete --name %s --identity-name %s --resource-group %s",
+						fc.Name, f.Identity.Name, fc.Name, f.Identity.Name, f.Identity.ResourceGroup))
+				}
+			}
+			if exact {
+				continue
+			}
+			out.Changes = append(out.Changes, &plan.Change{
+				Phase: PhaseFederatedCredential, Action: "create", Object: "federatedIdentityCredential/" + want.Name,
+				Field: "subject", To: want.Subject, Reason: "issuer " + want.Issuer + ", audience " + TokenAudience, State: plan.Planned,
+				Apply: func(ctx context.Context, dryRun bool) error {
+					if dryRun {
+						return nil // ARM has no server-side dry run; the plan was validated against live reads
+					}
+					return client.CreateFederatedCredential(ctx, idRef, want)
+				},
+			})
+		}
+		if n := len(f.Credentials) + len(out.Changes); n > 20 {
+			problems = append(problems, fmt.Sprintf("identity %s would hold %d federated credentials; Azure allows 20 per identity", f.Identity.Name, n))
+		}
+	}
+
+	if !skip[PhaseRoleAssignment] && !hasBlobWrite(f) {
+		roleID := "/subscriptions/" + f.ClusterID.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + RoleBlobDataContributor
+		name := AssignmentName(f.AccountID, RoleBlobDataContributor, f.Identity.PrincipalID)
+		scope, principal := f.AccountID, f.Identity.PrincipalID
+		out.Changes = append(out.Changes, &plan.Change{
+			Phase: PhaseRoleAssignment, Action: "create", Object: "roleAssignment/" + name,
+			Field: "Storage Blob Data Contributor", To: "principal " + principal, Reason: "scope " + scope, State: plan.Planned,
+			Apply: func(ctx context.Context, dryRun bool) error {
+				if dryRun {
+					return nil
+				}
+				_, err := client.CreateRoleAssignment(ctx, scope, name, roleID, principal)
+				var respErr *azcore.ResponseError
+				if errors.As(err, &respErr) && respErr.ErrorCode == "RoleAssignmentExists" {
+					return nil // the same grant exists under another name: the goal is met
+				}
+				return err
+			},
+		})
+		out.NewRoleAssignment = true
+		out.Warnings = append(out.Warnings, "a new role assignment can take several minutes to reach the storage data plane; until then blob writes answer 403 AuthorizationPermissionMismatch")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("nothing was changed:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return out, nil
+}
+
+func hasBlobWrite(f *Facts) bool {
+	for _, ra := range f.Assignments {
+		if rd := f.Definitions[strings.ToLower(ra.RoleDefinitionID)]; rd != nil && Grants(rd, BlobWriteData) && azure.ScopeContains(ra.Scope, f.AccountID) {
+			return true
+		}
+	}
+	return false
+}
+
+// AssignmentName derives the role assignment's GUID name from scope, role and principal, so a rerun
+// addresses the same assignment instead of creating a duplicate.
+func AssignmentName(scope, roleID, principalID string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(scope + "|" + roleID + "|" + principalID)))
+	b := sum[:16]
+	b[6] = (b[6] & 0x0f) | 0x50 // version 5 layout (name-based)
+	b[8] = (b[8] & 0x3f) | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func describe(f findings.Finding) string {
+	s := f.ID + ": " + f.Message
+	if len(f.Remediation) > 0 {
+		s += " (fix: " + f.Remediation[0] + ")"
+	}
+	return s
+}

@@ -1,0 +1,25 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
+)
+
+// gatherAzure reads the Azure facts for a cluster, with the API server's own issuer for comparison.
+// A cluster that ARM does not know is bad input.
+func gatherAzure(ctx context.Context, azc azure.Client, target azure.ResourceID, client kubernetes.Interface) (*azurecheck.Facts, error) {
+	issuer, _ := kube.OIDCIssuer(ctx, client) // optional: only used to compare with ARM's issuer
+	facts, err := azurecheck.Gather(ctx, azc, target, issuer)
+	var nf *azure.NotFoundError
+	if errors.As(err, &nf) {
+		return nil, fmt.Errorf("AKS cluster %s: %w", target, err)
+	}
+	return facts, err
+}
