@@ -83,7 +83,7 @@ func run(t *testing.T, factory *fakeFactory, stdin string, args ...string) (stri
 	root := NewRootCommand(streams)
 	// Swap the real factory for the fake in every command by rebuilding the subtree.
 	root.ResetCommands()
-	root.AddCommand(NewVersionCommand(streams), NewIdentityCommand(factory, streams), NewRestartCommand(factory, streams))
+	root.AddCommand(NewVersionCommand(streams), NewIdentityCommand(factory, streams), NewRestartCommand(factory, streams), NewTrustedAccessCommand(factory, streams))
 	root.SetArgs(args)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

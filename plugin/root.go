@@ -39,6 +39,7 @@ Identity and tells you, on one screen, why a BackupStorageLocation is not Availa
 		NewVersionCommand(streams),
 		NewIdentityCommand(factory, streams),
 		NewRestartCommand(factory, streams),
+		NewTrustedAccessCommand(factory, streams),
 	)
 	return cmd
 }
