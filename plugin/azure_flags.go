@@ -52,11 +52,19 @@ func (f *azureFlags) AddFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("azure-credential", cobra.FixedCompletions(azure.CredentialKinds(), cobra.ShellCompDirectiveNoFileComp))
 }
 
+// noSubscriptionError: the cluster was inferred from the kubeconfig, but not its subscription.
+type noSubscriptionError struct{ cluster, resourceGroup string }
+
+func (e *noSubscriptionError) Error() string {
+	return fmt.Sprintf("the kubeconfig names AKS cluster %s in resource group %s, but not its subscription; give --subscription or set AZURE_SUBSCRIPTION_ID", e.cluster, e.resourceGroup)
+}
+
 // errNoAzureTarget explains how to name the cluster when it cannot be inferred.
 var errNoAzureTarget = errors.New("no AKS cluster to check in Azure: give --cluster-id, or --subscription with --resource-group and --cluster-name (a kubeconfig from `az aks get-credentials` supplies the last two, $AZURE_SUBSCRIPTION_ID the first)")
 
 // Target resolves the cluster's ARM ID. ok is false when nothing names it and it cannot be inferred;
-// a partial or malformed selection is an error.
+// a partial or malformed selection is an error, and so is an inferred cluster without a subscription
+// (noSubscriptionError), which callers may treat as "Azure skipped".
 func (f *azureFlags) Target(factory kube.Factory) (azure.ResourceID, bool, error) {
 	if f.NoAzure {
 		return azure.ResourceID{}, false, nil
@@ -82,7 +90,7 @@ func (f *azureFlags) Target(factory kube.Factory) (azure.ResourceID, bool, error
 	case rg == "" || name == "":
 		return azure.ResourceID{}, false, errors.New("--resource-group and --cluster-name go together")
 	case sub == "":
-		return azure.ResourceID{}, false, fmt.Errorf("found AKS cluster %s in resource group %s but no subscription: give --subscription or set AZURE_SUBSCRIPTION_ID", name, rg)
+		return azure.ResourceID{}, false, &noSubscriptionError{cluster: name, resourceGroup: rg}
 	}
 	id, err := azure.NewResourceID(sub, rg, azure.TypeManagedCluster, name)
 	return id, err == nil, err
@@ -103,3 +111,16 @@ func (f *azureFlags) Validate() error {
 
 // Client builds the ARM client from the flags.
 func (f *azureFlags) Client() (azure.Client, error) { return newAzureClient(f) }
+
+// optionalTarget is Target for commands that work without Azure: an inferred cluster without a
+// subscription becomes a reason to skip instead of an error.
+func (f *azureFlags) optionalTarget(factory kube.Factory) (id azure.ResourceID, ok bool, skipReason string, err error) {
+	id, ok, err = f.Target(factory)
+	if errors.As(err, new(*noSubscriptionError)) {
+		return azure.ResourceID{}, false, err.Error(), nil
+	}
+	if err == nil && !ok && !f.NoAzure {
+		skipReason = errNoAzureTarget.Error()
+	}
+	return id, ok, skipReason, err
+}

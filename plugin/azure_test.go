@@ -106,7 +106,7 @@ func TestAzureTargetFlags(t *testing.T) {
 		{name: "wrong type", flags: azureFlags{ClusterID: azurefake.AccountID}, factory: &fakeFactory{}, wantErr: "not a Microsoft.ContainerService/managedClusters"},
 		{name: "parts", flags: azureFlags{Subscription: azurefake.Subscription, ResourceGroup: "lab-rg", ClusterName: "lab-aks"}, factory: &fakeFactory{}, ok: true, want: azurefake.ClusterID},
 		{name: "half the parts", flags: azureFlags{Subscription: azurefake.Subscription, ResourceGroup: "lab-rg"}, factory: &fakeFactory{}, wantErr: "go together"},
-		{name: "inferred without subscription", flags: azureFlags{}, factory: &fakeFactory{rg: "lab-rg", cluster: "lab-aks"}, wantErr: "no subscription"},
+		{name: "inferred without subscription", flags: azureFlags{}, factory: &fakeFactory{rg: "lab-rg", cluster: "lab-aks"}, wantErr: "but not its subscription"},
 		{name: "--no-azure wins", flags: azureFlags{ClusterID: azurefake.ClusterID, NoAzure: true}, factory: &fakeFactory{}},
 	}
 	for _, tc := range tests {

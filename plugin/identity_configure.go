@@ -46,6 +46,7 @@ type IdentityConfigureOptions struct {
 	client      kubernetes.Interface
 	azureTarget azure.ResourceID
 	useAzure    bool
+	skipReason  string
 	now         func() time.Time
 }
 
@@ -123,7 +124,7 @@ func (o *IdentityConfigureOptions) Complete(*cobra.Command, []string) error {
 	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
 		return err
 	}
-	if o.azureTarget, o.useAzure, err = o.Azure.Target(o.Factory); err != nil {
+	if o.azureTarget, o.useAzure, o.skipReason, err = o.Azure.optionalTarget(o.Factory); err != nil {
 		return err
 	}
 	o.client, err = o.Factory.Clientset()
@@ -134,7 +135,11 @@ func (o *IdentityConfigureOptions) Validate() error {
 	var errs []error
 	switch {
 	case o.ClientID == "" && !o.useAzure:
-		errs = append(errs, fmt.Errorf("--client-id is required without Azure access (%w)", errNoAzureTarget))
+		reason := o.skipReason
+		if reason == "" {
+			reason = "--no-azure"
+		}
+		errs = append(errs, fmt.Errorf("--client-id is required when the Azure side is not used (%s)", reason))
 	case o.ClientID != "" && !identity.IsGUID(o.ClientID):
 		errs = append(errs, fmt.Errorf("--client-id %q is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)", o.ClientID))
 	}
@@ -174,6 +179,9 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 	}
 	clientID := o.ClientID
 	var azurePlan *azurecheck.AzurePlan
+	if !o.useAzure && o.skipReason != "" {
+		fmt.Fprintf(o.ErrOut, "Warning: only the cluster side is configured; the Azure phases are skipped: %s\n", o.skipReason)
+	}
 	if o.useAzure {
 		azc, err := o.Azure.Client()
 		if err != nil {

@@ -31,6 +31,7 @@ type IdentityStatusOptions struct {
 	client      kubernetes.Interface
 	azureTarget azure.ResourceID
 	checkAzure  bool
+	skipReason  string
 }
 
 // NewIdentityStatusCommand builds `kubectl aksbackup identity status`.
@@ -66,7 +67,7 @@ func (o *IdentityStatusOptions) Complete(*cobra.Command, []string) error {
 	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
 		return err
 	}
-	if o.azureTarget, o.checkAzure, err = o.Azure.Target(o.Factory); err != nil {
+	if o.azureTarget, o.checkAzure, o.skipReason, err = o.Azure.optionalTarget(o.Factory); err != nil {
 		return err
 	}
 	o.client, err = o.Factory.Clientset()
@@ -102,8 +103,8 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		}
 		st.Azure = azurecheck.Summarize(facts)
 		st.AddFindings(azurecheck.Analyze(facts, azurecheck.Input{Profile: o.profile, AnnotatedClientIDs: st.AnnotatedClientIDs()})...)
-	case !o.Azure.NoAzure:
-		st.AddFindings(azurecheck.AzureChecksSkipped.New("", errNoAzureTarget.Error()))
+	case o.skipReason != "":
+		st.AddFindings(azurecheck.AzureChecksSkipped.New("", o.skipReason))
 	}
 	if o.format.Structured() {
 		err = output.Write(o.Out, o.format, st)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the lab's pinned binaries (etcd, Kubernetes control plane, kubectl, kwok) into e2e/.cache/bin.
+# Builds the lab's pinned binaries (etcd, Kubernetes control plane, kubectl, kwok) into e2e/.cache/bin,
+# and copies the data files they need (kwok stages, Velero's BSL CRD).
 # A stamp of the wrapper modules' go.mod/go.sum skips the build when nothing changed.
 set -euo pipefail
 
@@ -11,6 +12,12 @@ mkdir -p "$bin_dir"
 kube_version=v1.34.4
 want_stamp=$(cat "$e2e_dir"/tools/*/go.mod "$e2e_dir"/tools/*/go.sum "$0" | sha256sum | cut -d' ' -f1)
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+
+# Velero's real BackupStorageLocation CRD ships in its module, which the e2e module requires.
+velero_dir=$(cd "$e2e_dir" && go list -m -f '{{.Dir}}' github.com/vmware-tanzu/velero)
+mkdir -p "$bin_dir/crds"
+cp "$velero_dir/config/crd/v1/bases/velero.io_backupstoragelocations.yaml" "$bin_dir/crds/"
+chmod u+w "$bin_dir/crds/"*.yaml
 
 up_to_date=true
 for b in "${binaries[@]}"; do [[ -x "$bin_dir/$b" ]] || up_to_date=false; done

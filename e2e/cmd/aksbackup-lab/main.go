@@ -1,0 +1,164 @@
+// Command aksbackup-lab boots, stops and seeds the local lab:
+//
+//	aksbackup-lab up [--dir e2e/.lab] [--bin-dir e2e/.cache/bin]
+//	aksbackup-lab down [--dir e2e/.lab]
+//	aksbackup-lab fixture [--dir e2e/.lab] [--namespace dataprotection-microsoft] [--reset]
+//	aksbackup-lab env [--dir e2e/.lab]
+//	aksbackup-lab webhook --kubeconfig K --cert C --key K --port P   (started by up)
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/fixture"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/lab"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/wiwebhook"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|webhook [flags]")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "up":
+		err = up(ctx, os.Args[2:])
+	case "down":
+		err = down(os.Args[2:])
+	case "fixture":
+		err = seed(ctx, os.Args[2:])
+	case "env":
+		err = env(os.Args[2:])
+	case "webhook":
+		err = webhook(ctx, os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q: use up, down, fixture, env or webhook", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func defaultDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ".lab"
+	}
+	// The binary lives in e2e/.cache/bin; the lab state in e2e/.lab.
+	return filepath.Join(filepath.Dir(exe), "..", "..", ".lab")
+}
+
+func up(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("up", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "lab state directory")
+	exe, _ := os.Executable()
+	binDir := fs.String("bin-dir", filepath.Dir(exe), "directory of the built lab binaries")
+	_ = fs.Parse(args)
+	absDir, _ := filepath.Abs(*dir)
+	absBin, _ := filepath.Abs(*binDir)
+	s, err := lab.Up(ctx, lab.Options{Dir: absDir, BinDir: absBin, Self: exe, Log: os.Stdout})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("lab up in %.1fs: API server %s\n  export KUBECONFIG=%s\n", s.BootSeconds, s.APIServerURL, s.Kubeconfig)
+	return nil
+}
+
+func down(args []string) error {
+	fs := flag.NewFlagSet("down", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "lab state directory")
+	_ = fs.Parse(args)
+	absDir, _ := filepath.Abs(*dir)
+	return lab.Down(absDir, os.Stdout)
+}
+
+func seed(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("fixture", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "lab state directory")
+	ns := fs.String("namespace", "dataprotection-microsoft", "namespace to install the fixture into")
+	reset := fs.Bool("reset", false, "delete the namespace first, so the fixture starts un-wired")
+	_ = fs.Parse(args)
+	absDir, _ := filepath.Abs(*dir)
+	s, err := lab.Load(absDir)
+	if err != nil {
+		return err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	begin := time.Now()
+	if err := fixture.Install(ctx, cfg, fixture.Options{Namespace: *ns, CRDFile: s.CRDFile, Reset: *reset}); err != nil {
+		return err
+	}
+	fmt.Printf("fixture ready in namespace %s (%.1fs)\n", *ns, time.Since(begin).Seconds())
+	return nil
+}
+
+func env(args []string) error {
+	fs := flag.NewFlagSet("env", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "lab state directory")
+	_ = fs.Parse(args)
+	absDir, _ := filepath.Abs(*dir)
+	s, err := lab.Load(absDir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("export KUBECONFIG=%s\n", s.Kubeconfig)
+	return nil
+}
+
+func webhook(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("webhook", flag.ExitOnError)
+	kubeconfig := fs.String("kubeconfig", "", "admin kubeconfig")
+	cert := fs.String("cert", "", "serving certificate")
+	key := fs.String("key", "", "serving key")
+	port := fs.Int("port", 0, "loopback port")
+	tenant := fs.String("tenant-id", lab.TenantID, "tenant the real webhook is configured with")
+	authority := fs.String("authority-host", lab.AuthorityHost, "AZURE_AUTHORITY_HOST to inject")
+	_ = fs.Parse(args)
+	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	pair, err := tls.LoadX509KeyPair(*cert, *key)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/mutate-v1-pod", &wiwebhook.Handler{Client: client, Config: wiwebhook.Config{TenantID: *tenant, AuthorityHost: *authority}})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	srv := &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(*port), Handler: mux, TLSConfig: &tls.Config{Certificates: []tls.Certificate{pair}}, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+// Package lab boots and stops the local lab: etcd, the Kubernetes control plane, kwok and the
+// workload-identity webhook double, as detached processes on free loopback ports.
+package lab
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Lab-wide constants the fixture, doubles and tests share.
+const (
+	TenantID      = "11111111-2222-3333-4444-555555555555"
+	AuthorityHost = "https://login.microsoftonline.com/"
+	NodeName      = "lab-node-0"
+	// Kubeconfig names follow `az aks get-credentials`, so the plugin can infer the AKS cluster.
+	ClusterName   = "lab-aks"
+	ResourceGroup = "lab-rg"
+)
+
+// State is lab.json: where everything runs. It never holds the admin token itself.
+type State struct {
+	Dir          string         `json:"dir"`
+	BinDir       string         `json:"binDir"`
+	Kubeconfig   string         `json:"kubeconfig"`
+	APIServerURL string         `json:"apiServerURL"`
+	IssuerURL    string         `json:"issuerURL"`
+	CAFile       string         `json:"caFile"`
+	TokenFile    string         `json:"tokenFile"`
+	CRDFile      string         `json:"crdFile"`
+	TenantID     string         `json:"tenantID"`
+	Ports        map[string]int `json:"ports"`
+	PIDs         map[string]int `json:"pids"`
+	BootSeconds  float64        `json:"bootSeconds"`
+}
+
+// StateFile is the path of lab.json in a lab directory.
+func StateFile(dir string) string { return filepath.Join(dir, "lab.json") }
+
+// Load reads lab.json.
+func Load(dir string) (*State, error) {
+	data, err := os.ReadFile(StateFile(dir))
+	if err != nil {
+		return nil, fmt.Errorf("no lab in %s (run `make lab-up`): %w", dir, err)
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%s is corrupt: %w", StateFile(dir), err)
+	}
+	return &s, nil
+}
+
+// Save writes lab.json.
+func (s *State) Save() error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(StateFile(s.Dir), data, 0o600)
+}

@@ -1,0 +1,394 @@
+package lab
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	admissionregv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/pki"
+)
+
+// Options for Up.
+type Options struct {
+	Dir    string
+	BinDir string
+	// Self is this binary, started again as the webhook double.
+	Self string
+	Log  io.Writer
+}
+
+// Up boots the lab and returns its state. A healthy running lab is reused; a dead one is cleaned up
+// and booted again.
+func Up(ctx context.Context, o Options) (*State, error) {
+	begin := time.Now()
+	if s, err := Load(o.Dir); err == nil {
+		if Healthy(ctx, s) == nil {
+			fmt.Fprintf(o.Log, "lab already running in %s\n", o.Dir)
+			return s, nil
+		}
+		fmt.Fprintf(o.Log, "found a stale lab in %s; stopping it first\n", o.Dir)
+		if err := Down(o.Dir, o.Log); err != nil {
+			return nil, err
+		}
+	}
+	s := &State{Dir: o.Dir, BinDir: o.BinDir, TenantID: TenantID, Ports: map[string]int{}, PIDs: map[string]int{},
+		CRDFile: filepath.Join(o.BinDir, "crds", "velero.io_backupstoragelocations.yaml")}
+	for _, sub := range []string{"logs", "pki", "etcd"} {
+		if err := os.MkdirAll(filepath.Join(o.Dir, sub), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	fail := func(err error) (*State, error) {
+		_ = s.Save()
+		stopAll(s.PIDs, 3*time.Second)
+		return nil, fmt.Errorf("%w (logs in %s)", err, filepath.Join(o.Dir, "logs"))
+	}
+	for _, name := range []string{"etcd-client", "etcd-peer", "apiserver", "webhook", "kwok"} {
+		port, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		s.Ports[name] = port
+	}
+	if err := writePKI(s); err != nil {
+		return nil, err
+	}
+	bin := func(name string) string { return filepath.Join(o.BinDir, name) }
+	p := s.Ports
+	pkiDir := filepath.Join(o.Dir, "pki")
+	at := func(name string) string { return filepath.Join(pkiDir, name) }
+
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", p["etcd-client"])
+	peerURL := fmt.Sprintf("http://127.0.0.1:%d", p["etcd-peer"])
+	pid, err := start(o.Dir, "etcd", bin("etcd"), "--name=lab", "--data-dir="+filepath.Join(o.Dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		"--listen-peer-urls="+peerURL, "--initial-advertise-peer-urls="+peerURL, "--initial-cluster=lab="+peerURL,
+		"--log-level=warn", "--quota-backend-bytes=2147483648")
+	if err != nil {
+		return fail(err)
+	}
+	s.PIDs["etcd"] = pid
+	if err := waitHTTP(ctx, nil, etcdURL+"/health", "", 30*time.Second); err != nil {
+		return fail(fmt.Errorf("etcd did not become healthy: %w", err))
+	}
+	fmt.Fprintf(o.Log, "etcd ready on %s\n", etcdURL)
+
+	s.APIServerURL = fmt.Sprintf("https://127.0.0.1:%d", p["apiserver"])
+	s.IssuerURL = s.APIServerURL
+	pid, err = start(o.Dir, "kube-apiserver", bin("kube-apiserver"),
+		"--etcd-servers="+etcdURL, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		"--secure-port="+strconv.Itoa(p["apiserver"]), "--tls-cert-file="+at("apiserver.crt"), "--tls-private-key-file="+at("apiserver.key"),
+		"--client-ca-file="+at("ca.crt"), "--token-auth-file="+at("tokens.csv"),
+		"--service-account-key-file="+at("sa.pub"), "--service-account-signing-key-file="+at("sa.key"),
+		"--service-account-issuer="+s.IssuerURL, "--api-audiences="+s.IssuerURL,
+		"--authorization-mode=Node,RBAC", "--service-cluster-ip-range=10.96.0.0/16",
+		"--endpoint-reconciler-type=none", "--allow-privileged=true", "--anonymous-auth=true",
+		"--enable-priority-and-fairness=false", "--profiling=false", "--v=1")
+	if err != nil {
+		return fail(err)
+	}
+	s.PIDs["kube-apiserver"] = pid
+	if err := writeKubeconfig(s); err != nil {
+		return fail(err)
+	}
+	token, _ := os.ReadFile(s.TokenFile)
+	if err := waitHTTP(ctx, s.caPool(), s.APIServerURL+"/readyz", strings.TrimSpace(string(token)), 90*time.Second); err != nil {
+		return fail(fmt.Errorf("kube-apiserver did not become ready: %w", err))
+	}
+	fmt.Fprintf(o.Log, "kube-apiserver ready on %s\n", s.APIServerURL)
+
+	if pid, err = start(o.Dir, "kube-controller-manager", bin("kube-controller-manager"),
+		"--kubeconfig="+s.Kubeconfig, "--leader-elect=false", "--secure-port=0", "--bind-address=127.0.0.1",
+		"--service-account-private-key-file="+at("sa.key"), "--root-ca-file="+at("ca.crt"),
+		"--use-service-account-credentials=false", "--controllers=*", "--node-monitor-grace-period=40s", "--v=1"); err != nil {
+		return fail(err)
+	}
+	s.PIDs["kube-controller-manager"] = pid
+	if pid, err = start(o.Dir, "kube-scheduler", bin("kube-scheduler"),
+		"--kubeconfig="+s.Kubeconfig, "--leader-elect=false", "--secure-port=0", "--bind-address=127.0.0.1", "--v=1"); err != nil {
+		return fail(err)
+	}
+	s.PIDs["kube-scheduler"] = pid
+	kwokConfig, err := writeKwokConfig(o.BinDir, o.Dir)
+	if err != nil {
+		return fail(err)
+	}
+	if pid, err = start(o.Dir, "kwok", bin("kwok"), "--kubeconfig="+s.Kubeconfig, "--config="+kwokConfig,
+		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+		"--server-address=127.0.0.1:"+strconv.Itoa(p["kwok"]), "--node-ip=127.0.0.1", "--node-port="+strconv.Itoa(p["kwok"]),
+		"--tls-cert-file="+at("kwok.crt"), "--tls-private-key-file="+at("kwok.key")); err != nil {
+		return fail(err)
+	}
+	s.PIDs["kwok"] = pid
+	if pid, err = start(o.Dir, "wi-webhook", o.Self, "webhook", "--kubeconfig="+s.Kubeconfig,
+		"--cert="+at("webhook.crt"), "--key="+at("webhook.key"), "--port="+strconv.Itoa(p["webhook"]),
+		"--tenant-id="+TenantID, "--authority-host="+AuthorityHost); err != nil {
+		return fail(err)
+	}
+	s.PIDs["wi-webhook"] = pid
+	if err := s.Save(); err != nil {
+		return fail(err)
+	}
+
+	client, err := s.Clientset()
+	if err != nil {
+		return fail(err)
+	}
+	if err := waitHTTP(ctx, s.caPool(), fmt.Sprintf("https://127.0.0.1:%d/healthz", p["webhook"]), "", 30*time.Second); err != nil {
+		return fail(fmt.Errorf("webhook double did not start: %w", err))
+	}
+	if err := configureCluster(ctx, client, s); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(o.Log, "node %s ready; webhook double registered\n", NodeName)
+	s.BootSeconds = time.Since(begin).Seconds()
+	if err := s.Save(); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+func writePKI(s *State) error {
+	ca, err := pki.NewCA("aksbackup-lab-ca")
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{"ca.crt": ca.CertPEM}
+	for _, name := range []string{"apiserver", "webhook", "kwok"} {
+		crt, key, err := ca.Serving(name, "kubernetes", "kubernetes.default", "kubernetes.default.svc")
+		if err != nil {
+			return err
+		}
+		files[name+".crt"], files[name+".key"] = crt, key
+	}
+	priv, pub, err := pki.ServiceAccountKey()
+	if err != nil {
+		return err
+	}
+	files["sa.key"], files["sa.pub"] = priv, pub
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	token := hex.EncodeToString(raw)
+	files["admin.token"] = []byte(token + "\n")
+	files["tokens.csv"] = []byte(token + ",admin,admin-uid,system:masters\n")
+	dir := filepath.Join(s.Dir, "pki")
+	if err := pki.WriteFiles(dir, files); err != nil {
+		return err
+	}
+	s.CAFile, s.TokenFile = filepath.Join(dir, "ca.crt"), filepath.Join(dir, "admin.token")
+	return nil
+}
+
+// writeKubeconfig names the context, cluster and user the way `az aks get-credentials` does.
+func writeKubeconfig(s *State) error {
+	token, err := os.ReadFile(s.TokenFile)
+	if err != nil {
+		return err
+	}
+	ca, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		return err
+	}
+	user := "clusterUser_" + ResourceGroup + "_" + ClusterName
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[ClusterName] = &clientcmdapi.Cluster{Server: s.APIServerURL, CertificateAuthorityData: ca}
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(string(token))}
+	cfg.Contexts[ClusterName] = &clientcmdapi.Context{Cluster: ClusterName, AuthInfo: user, Namespace: "default"}
+	cfg.CurrentContext = ClusterName
+	s.Kubeconfig = filepath.Join(s.Dir, "kubeconfig")
+	return clientcmd.WriteToFile(*cfg, s.Kubeconfig)
+}
+
+// writeKwokConfig concatenates the stage definitions shipped in kwok's module.
+func writeKwokConfig(binDir, dir string) (string, error) {
+	stages, err := filepath.Glob(filepath.Join(binDir, "kwok-stages", "*.yaml"))
+	if err != nil || len(stages) == 0 {
+		return "", fmt.Errorf("no kwok stages in %s (run e2e/scripts/build-tools.sh)", binDir)
+	}
+	var b strings.Builder
+	for _, st := range stages {
+		data, err := os.ReadFile(st)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString("---\n")
+		b.Write(data)
+		b.WriteString("\n")
+	}
+	path := filepath.Join(dir, "kwok.yaml")
+	return path, os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+func configureCluster(ctx context.Context, client kubernetes.Interface, s *State) error {
+	// AKS publishes its OIDC discovery document publicly; so does the lab's issuer.
+	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "lab-anonymous-oidc-discovery"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "system:service-account-issuer-discovery"},
+		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "Group", Name: "system:unauthenticated"}},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("OIDC discovery binding: %w", err)
+	}
+	ca, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		return err
+	}
+	url := fmt.Sprintf("https://127.0.0.1:%d/mutate-v1-pod", s.Ports["webhook"])
+	fail, none, ifNeeded := admissionregv1.Fail, admissionregv1.SideEffectClassNone, admissionregv1.IfNeededReinvocationPolicy
+	timeout := int32(10)
+	if _, err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &admissionregv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "azure-wi-webhook-double"},
+		Webhooks: []admissionregv1.MutatingWebhook{{
+			Name:                    "mutation.azure-workload-identity.io",
+			ClientConfig:            admissionregv1.WebhookClientConfig{URL: &url, CABundle: ca},
+			Rules:                   []admissionregv1.RuleWithOperations{{Operations: []admissionregv1.OperationType{admissionregv1.Create}, Rule: admissionregv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}}}},
+			ObjectSelector:          &metav1.LabelSelector{MatchLabels: map[string]string{"azure.workload.identity/use": "true"}},
+			FailurePolicy:           &fail,
+			SideEffects:             &none,
+			ReinvocationPolicy:      &ifNeeded,
+			AdmissionReviewVersions: []string{"v1"},
+			TimeoutSeconds:          &timeout,
+		}},
+	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("webhook configuration: %w", err)
+	}
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: NodeName, Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			Labels: map[string]string{"type": "kwok", "kubernetes.io/hostname": NodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}},
+		Status: corev1.NodeStatus{
+			Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("64Gi"), corev1.ResourcePods: resource.MustParse("110")},
+			Capacity:    corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("64Gi"), corev1.ResourcePods: resource.MustParse("110")},
+		},
+	}
+	if _, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("node: %w", err)
+	}
+	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		n, err := client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		ready := false
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+				ready = true
+			}
+		}
+		for _, t := range n.Spec.Taints {
+			if t.Key == "node.kubernetes.io/not-ready" {
+				return false, nil
+			}
+		}
+		if !ready {
+			return false, nil
+		}
+		_, err = client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+}
+
+// Healthy checks that the API server answers and every recorded process lives.
+func Healthy(ctx context.Context, s *State) error {
+	for name, pid := range s.PIDs {
+		if !alive(pid) || isZombie(pid) {
+			return fmt.Errorf("%s (pid %d) is not running", name, pid)
+		}
+	}
+	token, _ := os.ReadFile(s.TokenFile)
+	return waitHTTP(ctx, s.caPool(), s.APIServerURL+"/readyz", strings.TrimSpace(string(token)), 3*time.Second)
+}
+
+func (s *State) caPool() *x509.CertPool {
+	pool := x509.NewCertPool()
+	if ca, err := os.ReadFile(s.CAFile); err == nil {
+		pool.AppendCertsFromPEM(ca)
+	}
+	return pool
+}
+
+// Clientset returns an admin client for the lab.
+func (s *State) Clientset() (*kubernetes.Clientset, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 50, 100
+	return kubernetes.NewForConfig(cfg)
+}
+
+func waitHTTP(ctx context.Context, pool *x509.CertPool, url, token string, timeout time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		resp.Body.Close()
+		last = fmt.Errorf("%s answered %d", url, resp.StatusCode)
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil && last != nil {
+		return last
+	}
+	return err
+}
+
+// Down stops every process the lab started, by pid, and removes its directory.
+func Down(dir string, log io.Writer) error {
+	s, err := Load(dir)
+	if err != nil {
+		if os.IsNotExist(unwrapAll(err)) {
+			fmt.Fprintf(log, "no lab running in %s\n", dir)
+			return nil
+		}
+		return err
+	}
+	stopped := stopAll(s.PIDs, 5*time.Second)
+	fmt.Fprintf(log, "stopped %s\n", strings.Join(stopped, ", "))
+	return os.RemoveAll(dir)
+}
+
+func unwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return err
+		}
+		next := u.Unwrap()
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
