@@ -1,0 +1,144 @@
+package azurelab
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Config starts the Azure doubles.
+type Config struct {
+	ARMPort, EntraPort int
+	CertFile, KeyFile  string
+	// CAFile is the lab CA, trusted when reading the API server's JWKS.
+	CAFile string
+	// Issuer is the lab API server's service-account issuer (the cluster's OIDC issuer).
+	Issuer       string
+	TenantID     string
+	AdminSecret  string
+	BlobEndpoint string
+}
+
+// Run serves ARM and Entra until ctx ends. The ARM server also answers the lab's own endpoints:
+// POST /_lab/scenario {"base":"unwired","faults":[...]} and GET /_lab/state.
+func Run(ctx context.Context, cfg Config) error {
+	pool := x509.NewCertPool()
+	ca, err := readFile(cfg.CAFile)
+	if err != nil {
+		return err
+	}
+	pool.AppendCertsFromPEM(ca)
+	state, err := Scenario("unwired", nil, cfg.TenantID, cfg.Issuer, cfg.BlobEndpoint, cfg.AdminSecret)
+	if err != nil {
+		return err
+	}
+	store := &Store{s: state}
+	httpClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	entra := &Entra{Store: store, BaseURL: fmt.Sprintf("https://127.0.0.1:%d/", cfg.EntraPort), FetchJWKS: jwksFetcher(httpClient, cfg.Issuer)}
+
+	armMux := http.NewServeMux()
+	armMux.Handle("/", &ARM{Store: store})
+	armMux.HandleFunc("/_lab/scenario", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Base   string   `json:"base"`
+			Faults []string `json:"faults"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		next, err := Scenario(req.Base, req.Faults, cfg.TenantID, cfg.Issuer, cfg.BlobEndpoint, cfg.AdminSecret)
+		if err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		store.With(func(s *State) { *s = *next })
+		w.WriteHeader(http.StatusNoContent)
+	})
+	armMux.HandleFunc("/_lab/faults", func(w http.ResponseWriter, r *http.Request) {
+		var faults []*Fault
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&faults); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		store.With(func(s *State) { s.Faults = faults })
+		w.WriteHeader(http.StatusNoContent)
+	})
+	armMux.HandleFunc("/_lab/state", func(w http.ResponseWriter, r *http.Request) {
+		store.With(func(s *State) { writeJSON(w, 200, s) })
+	})
+	armMux.HandleFunc("/_lab/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+
+	pair, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+	if err != nil {
+		return err
+	}
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	servers := []*http.Server{
+		{Addr: "127.0.0.1:" + strconv.Itoa(cfg.ARMPort), Handler: armMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second},
+		{Addr: "127.0.0.1:" + strconv.Itoa(cfg.EntraPort), Handler: entra, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second},
+	}
+	errs := make(chan error, len(servers))
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errs:
+		return err
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		_ = srv.Shutdown(shutdown)
+	}
+	wg.Wait()
+	return nil
+}
+
+// jwksFetcher reads the API server's keys through its OIDC discovery document, as Entra does.
+func jwksFetcher(client *http.Client, issuer string) func(context.Context) ([]byte, error) {
+	get := func(ctx context.Context, url string) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return nil, fmt.Errorf("GET %s: %d", url, resp.StatusCode)
+		}
+		return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	}
+	return func(ctx context.Context) ([]byte, error) {
+		body, err := get(ctx, issuer+"/.well-known/openid-configuration")
+		if err != nil {
+			return nil, err
+		}
+		var doc struct {
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := json.Unmarshal(body, &doc); err != nil {
+			return nil, err
+		}
+		return get(ctx, doc.JWKSURI)
+	}
+}
