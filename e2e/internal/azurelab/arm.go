@@ -311,7 +311,7 @@ func (a *ARM) credentials(w http.ResponseWriter, r *http.Request, s *State, path
 
 func assignmentJSON(a Assignment) any {
 	return map[string]any{"id": a.Scope + "/providers/Microsoft.Authorization/roleAssignments/" + a.Name, "name": a.Name,
-		"type": "Microsoft.Authorization/roleAssignments",
+		"type":       "Microsoft.Authorization/roleAssignments",
 		"properties": map[string]any{"scope": a.Scope, "roleDefinitionId": a.RoleID, "principalId": a.PrincipalID, "principalType": "ServicePrincipal"}}
 }
 
