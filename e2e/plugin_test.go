@@ -44,6 +44,12 @@ func pluginBinDir(t *testing.T) string {
 // an isolated HOME, so the plugin is found the way a user's kubectl finds it.
 func kubectl(t *testing.T, lab *labtest.Lab, args ...string) result {
 	t.Helper()
+	return kubectlEnv(t, lab, nil, args...)
+}
+
+// kubectlEnv is kubectl with extra environment (the Azure doubles' settings).
+func kubectlEnv(t *testing.T, lab *labtest.Lab, extraEnv []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	kubectlPath := filepath.Join(lab.BinDir, "kubectl")
@@ -55,6 +61,7 @@ func kubectl(t *testing.T, lab *labtest.Lab, args ...string) result {
 		"KUBECONFIG=" + lab.Kubeconfig,
 		"NO_COLOR=1",
 	}
+	cmd.Env = append(cmd.Env, extraEnv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = strings.NewReader("")

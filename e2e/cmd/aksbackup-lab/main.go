@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/azurelab"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/fixture"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/lab"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/wiwebhook"
@@ -48,6 +49,8 @@ func main() {
 		err = env(os.Args[2:])
 	case "webhook":
 		err = webhook(ctx, os.Args[2:])
+	case "azure":
+		err = azure(ctx, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q: use up, down, fixture, env or webhook", os.Args[1])
 	}
@@ -123,7 +126,30 @@ func env(args []string) error {
 		return err
 	}
 	fmt.Printf("export KUBECONFIG=%s\n", s.Kubeconfig)
+	fmt.Printf("export SSL_CERT_FILE=%s AKSBACKUP_CLOUD_CONFIG=%s AZURE_SUBSCRIPTION_ID=%s\n", s.CAFile, s.CloudConfig, s.Subscription)
+	fmt.Printf("export AZURE_TENANT_ID=%s AZURE_CLIENT_ID=%s AZURE_CLIENT_SECRET=\"$(cat %s)\"\n", s.TenantID, s.AdminClientID, s.AdminSecretFile)
 	return nil
+}
+
+func azure(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("azure", flag.ExitOnError)
+	cfg := azurelab.Config{}
+	var secretFile string
+	fs.IntVar(&cfg.ARMPort, "arm-port", 0, "ARM double port")
+	fs.IntVar(&cfg.EntraPort, "entra-port", 0, "Entra double port")
+	fs.StringVar(&cfg.CertFile, "cert", "", "serving certificate")
+	fs.StringVar(&cfg.KeyFile, "key", "", "serving key")
+	fs.StringVar(&cfg.CAFile, "ca", "", "lab CA")
+	fs.StringVar(&cfg.Issuer, "issuer", "", "the API server's service-account issuer")
+	fs.StringVar(&cfg.TenantID, "tenant-id", lab.TenantID, "tenant")
+	fs.StringVar(&secretFile, "admin-secret-file", "", "file holding the admin app's client secret")
+	_ = fs.Parse(args)
+	secret, err := os.ReadFile(secretFile)
+	if err != nil {
+		return err
+	}
+	cfg.AdminSecret = string(secret)
+	return azurelab.Run(ctx, cfg)
 }
 
 func webhook(ctx context.Context, args []string) error {

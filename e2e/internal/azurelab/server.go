@@ -36,7 +36,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	pool.AppendCertsFromPEM(ca)
-	state, err := Scenario("unwired", nil, cfg.TenantID, cfg.Issuer, cfg.BlobEndpoint, cfg.AdminSecret)
+	state, err := Scenario("unwired", "", nil, cfg.TenantID, cfg.Issuer, cfg.BlobEndpoint, cfg.AdminSecret)
 	if err != nil {
 		return err
 	}
@@ -48,14 +48,15 @@ func Run(ctx context.Context, cfg Config) error {
 	armMux.Handle("/", &ARM{Store: store})
 	armMux.HandleFunc("/_lab/scenario", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			Base   string   `json:"base"`
-			Faults []string `json:"faults"`
+			Base      string   `json:"base"`
+			Namespace string   `json:"namespace"`
+			Faults    []string `json:"faults"`
 		}
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&req); err != nil {
 			http.Error(w, err.Error(), 400)
 			return
 		}
-		next, err := Scenario(req.Base, req.Faults, cfg.TenantID, cfg.Issuer, cfg.BlobEndpoint, cfg.AdminSecret)
+		next, err := Scenario(req.Base, req.Namespace, req.Faults, cfg.TenantID, cfg.Issuer, cfg.BlobEndpoint, cfg.AdminSecret)
 		if err != nil {
 			http.Error(w, err.Error(), 400)
 			return

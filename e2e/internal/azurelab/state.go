@@ -119,7 +119,7 @@ func (st *Store) With(fn func(*State)) {
 
 // Scenario builds a state: base "unwired" (extension installed, nothing federated or granted) or
 // "wired", then the named faults on top.
-func Scenario(base string, faults []string, tenant, issuer, blobEndpoint, adminSecret string) (*State, error) {
+func Scenario(base, namespace string, faults []string, tenant, issuer, blobEndpoint, adminSecret string) (*State, error) {
 	s := &State{TenantID: tenant, Issuer: issuer, OIDCIssuerEnabled: true, WorkloadIdentity: true, ExtensionState: "Succeeded", AdminSecret: adminSecret,
 		ExtensionSettings: map[string]string{
 			"configuration.backupStorageLocation.bucket":                Container,
@@ -143,7 +143,10 @@ func Scenario(base string, faults []string, tenant, issuer, blobEndpoint, adminS
 	switch base {
 	case "unwired":
 	case "wired":
-		s.wire("dataprotection-microsoft")
+		if namespace == "" {
+			namespace = "dataprotection-microsoft"
+		}
+		s.wire(namespace)
 	default:
 		return nil, fmt.Errorf("unknown scenario %q: use unwired or wired", base)
 	}
@@ -183,7 +186,11 @@ func (s *State) apply(fault string) error {
 		}
 	case "subject-wrong-namespace":
 		for i := range s.Credentials {
-			s.Credentials[i].Subject = strings.Replace(s.Credentials[i].Subject, ":dataprotection-microsoft:", ":velero:", 1)
+			parts := strings.Split(s.Credentials[i].Subject, ":")
+			if len(parts) == 4 {
+				parts[2] = "velero"
+			}
+			s.Credentials[i].Subject = strings.Join(parts, ":")
 		}
 	case "audience-wrong":
 		for i := range s.Credentials {

@@ -17,22 +17,32 @@ const (
 	// Kubeconfig names follow `az aks get-credentials`, so the plugin can infer the AKS cluster.
 	ClusterName   = "lab-aks"
 	ResourceGroup = "lab-rg"
+	Subscription  = "00000000-0000-0000-0000-000000000001"
+	AdminClientID = "adadadad-0000-4000-8000-000000000001"
 )
 
 // State is lab.json: where everything runs. It never holds the admin token itself.
 type State struct {
-	Dir          string         `json:"dir"`
-	BinDir       string         `json:"binDir"`
-	Kubeconfig   string         `json:"kubeconfig"`
-	APIServerURL string         `json:"apiServerURL"`
-	IssuerURL    string         `json:"issuerURL"`
-	CAFile       string         `json:"caFile"`
-	TokenFile    string         `json:"tokenFile"`
-	CRDFile      string         `json:"crdFile"`
-	TenantID     string         `json:"tenantID"`
-	Ports        map[string]int `json:"ports"`
-	PIDs         map[string]int `json:"pids"`
-	BootSeconds  float64        `json:"bootSeconds"`
+	Dir          string `json:"dir"`
+	BinDir       string `json:"binDir"`
+	Kubeconfig   string `json:"kubeconfig"`
+	APIServerURL string `json:"apiServerURL"`
+	IssuerURL    string `json:"issuerURL"`
+	CAFile       string `json:"caFile"`
+	TokenFile    string `json:"tokenFile"`
+	CRDFile      string `json:"crdFile"`
+	TenantID     string `json:"tenantID"`
+	// Azure doubles: ARM and Entra URLs, the custom-cloud file for --cloud-config, and the admin
+	// app's secret file (read by tests and the demo into AZURE_CLIENT_SECRET, never printed).
+	ARMURL          string         `json:"armURL"`
+	EntraURL        string         `json:"entraURL"`
+	CloudConfig     string         `json:"cloudConfig"`
+	AdminClientID   string         `json:"adminClientID"`
+	AdminSecretFile string         `json:"adminSecretFile"`
+	Subscription    string         `json:"subscription"`
+	Ports           map[string]int `json:"ports"`
+	PIDs            map[string]int `json:"pids"`
+	BootSeconds     float64        `json:"bootSeconds"`
 }
 
 // StateFile is the path of lab.json in a lab directory.

@@ -64,7 +64,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		stopAll(s.PIDs, 3*time.Second)
 		return nil, fmt.Errorf("%w (logs in %s)", err, filepath.Join(o.Dir, "logs"))
 	}
-	for _, name := range []string{"etcd-client", "etcd-peer", "apiserver", "webhook", "kwok"} {
+	for _, name := range []string{"etcd-client", "etcd-peer", "apiserver", "webhook", "kwok", "arm", "entra"} {
 		port, err := FreePort()
 		if err != nil {
 			return nil, err
@@ -147,8 +147,20 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return fail(err)
 	}
 	s.PIDs["wi-webhook"] = pid
+	if err := writeAzureFiles(s); err != nil {
+		return fail(err)
+	}
+	if pid, err = start(o.Dir, "azure", o.Self, "azure", "--arm-port="+strconv.Itoa(p["arm"]), "--entra-port="+strconv.Itoa(p["entra"]),
+		"--cert="+at("webhook.crt"), "--key="+at("webhook.key"), "--ca="+s.CAFile, "--issuer="+s.IssuerURL,
+		"--tenant-id="+TenantID, "--admin-secret-file="+s.AdminSecretFile); err != nil {
+		return fail(err)
+	}
+	s.PIDs["azure"] = pid
 	if err := s.Save(); err != nil {
 		return fail(err)
+	}
+	if err := waitHTTP(ctx, s.caPool(), s.ARMURL+"_lab/healthz", "", 30*time.Second); err != nil {
+		return fail(fmt.Errorf("Azure doubles did not start: %w", err))
 	}
 
 	client, err := s.Clientset()
@@ -167,6 +179,25 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return fail(err)
 	}
 	return s, nil
+}
+
+// writeAzureFiles writes the custom cloud the plugin reads through --cloud-config, and the admin
+// app's secret.
+func writeAzureFiles(s *State) error {
+	s.ARMURL = fmt.Sprintf("https://127.0.0.1:%d/", s.Ports["arm"])
+	s.EntraURL = fmt.Sprintf("https://127.0.0.1:%d/", s.Ports["entra"])
+	s.AdminClientID, s.Subscription = AdminClientID, Subscription
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	s.AdminSecretFile = filepath.Join(s.Dir, "pki", "admin-app.secret")
+	if err := os.WriteFile(s.AdminSecretFile, []byte(hex.EncodeToString(raw)), 0o600); err != nil {
+		return err
+	}
+	cloud := fmt.Sprintf(`{"name":"AzureLab","resourceManagerEndpoint":%q,"resourceManagerAudience":"https://management.azure.com/","activeDirectoryAuthorityHost":%q,"storageSuffix":"lab.local"}`, s.ARMURL, s.EntraURL)
+	s.CloudConfig = filepath.Join(s.Dir, "cloud.json")
+	return os.WriteFile(s.CloudConfig, []byte(cloud), 0o600)
 }
 
 func writePKI(s *State) error {
