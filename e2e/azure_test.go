@@ -66,8 +66,9 @@ func TestAzureSetupEndToEnd(t *testing.T) {
 	})
 
 	t.Run("after: the pod's token exchanges, status is healthy, a rerun changes nothing", func(t *testing.T) {
-		if code, body := lab.ExchangeToken(t, extensionClientID, podToken(t, lab, ns, agentSA)); code != 200 || !strings.Contains(body, `"access_token"`) {
-			t.Fatalf("exchange after wiring: %d %.200s", code, body)
+		token := lab.StorageToken(t, extensionClientID, podToken(t, lab, ns, agentSA))
+		if code, errCode := lab.PutBlob(t, token, "velero", "probe-"+ns); code != 201 {
+			t.Fatalf("blob write through the front: %d %s", code, errCode)
 		}
 		if r := run("identity", "status", "-n", ns); r.code != 0 {
 			t.Fatalf("status:\n%s", r)
@@ -83,6 +84,21 @@ func TestAzureSetupEndToEnd(t *testing.T) {
 			t.Fatalf("%d %s", code, body)
 		}
 	})
+
+	blobDenials := []struct{ fault, code string }{
+		{"network-deny", "AuthorizationFailure"},
+		{"role-account-contributor-only", "AuthorizationPermissionMismatch"},
+		{"role-sibling-scope", "AuthorizationPermissionMismatch"},
+	}
+	for _, d := range blobDenials {
+		t.Run("blob write with "+d.fault+" answers "+d.code, func(t *testing.T) {
+			lab.AzureScenario(t, "wired", ns, d.fault)
+			token := lab.StorageToken(t, extensionClientID, podToken(t, lab, ns, agentSA))
+			if code, errCode := lab.PutBlob(t, token, "velero", "denied"); code != 403 || errCode != d.code {
+				t.Fatalf("%d %s", code, errCode)
+			}
+		})
+	}
 
 	faults := []struct{ fault, id string }{
 		{"issuer-no-trailing-slash", "federated-credential-mismatch"},

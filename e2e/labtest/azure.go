@@ -87,3 +87,34 @@ func (l *Lab) ExchangeToken(t testing.TB, clientID, assertion string) (int, stri
 	_, _ = buf.ReadFrom(resp.Body)
 	return resp.StatusCode, buf.String()
 }
+
+// StorageToken exchanges a service-account token for a storage access token, failing the test otherwise.
+func (l *Lab) StorageToken(t testing.TB, clientID, assertion string) string {
+	t.Helper()
+	code, body := l.ExchangeToken(t, clientID, assertion)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &tok) != nil {
+		t.Fatalf("token exchange: HTTP %d", code)
+	}
+	return tok.AccessToken
+}
+
+// PutBlob writes a block blob through the blob front, as Velero does, and returns status and error code.
+func (l *Lab) PutBlob(t testing.TB, token, container, name string) (int, string) {
+	t.Helper()
+	if l.BlobURL == "" {
+		t.Fatal("the lab runs without Azurite (npm install failed?); rerun e2e/scripts/build-tools.sh")
+	}
+	req, _ := http.NewRequest(http.MethodPut, l.BlobURL+"devstoreaccount1/"+container+"/"+name, strings.NewReader("backup"))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("x-ms-blob-type", "BlockBlob")
+	req.Header.Set("x-ms-version", "2021-08-06")
+	resp, err := l.httpClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("x-ms-error-code")
+}

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,6 +27,9 @@ type Config struct {
 	TenantID     string
 	AdminSecret  string
 	BlobEndpoint string
+	// FrontPort serves the blob front; AzuriteURL is Azurite's blob endpoint behind it ("" = no front).
+	FrontPort  int
+	AzuriteURL string
 }
 
 // Run serves ARM and Entra until ctx ends. The ARM server also answers the lab's own endpoints:
@@ -87,6 +92,16 @@ func Run(ctx context.Context, cfg Config) error {
 		{Addr: "127.0.0.1:" + strconv.Itoa(cfg.ARMPort), Handler: armMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second},
 		{Addr: "127.0.0.1:" + strconv.Itoa(cfg.EntraPort), Handler: entra, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second},
 	}
+	if cfg.AzuriteURL != "" {
+		target, err := url.Parse(cfg.AzuriteURL)
+		if err != nil {
+			return err
+		}
+		front := NewBlobFront(store, target, httpClient.Transport)
+		servers = append(servers, &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(cfg.FrontPort), Handler: front, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second})
+		// Azurite starts empty: create the lab's containers with a storage token of the admin app.
+		go createContainers(ctx, httpClient, entra, cfg, store)
+	}
 	errs := make(chan error, len(servers))
 	var wg sync.WaitGroup
 	for _, srv := range servers {
@@ -110,6 +125,30 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+func createContainers(ctx context.Context, client *http.Client, entra *Entra, cfg Config, store *Store) {
+	token, err := entra.issue(cfg.TenantID, "https://storage.azure.com", AdminClientID, AdminObjectID)
+	if err != nil {
+		return
+	}
+	var containers []string
+	store.With(func(s *State) { containers = append(containers, s.Accounts[0].Containers...) })
+	for _, c := range containers {
+		for attempt := 0; attempt < 50 && ctx.Err() == nil; attempt++ {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPut, strings.TrimRight(cfg.AzuriteURL, "/")+"/devstoreaccount1/"+c+"?restype=container", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("x-ms-version", "2021-08-06")
+			resp, err := client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 201 || resp.StatusCode == 409 {
+					break
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 }
 
 // jwksFetcher reads the API server's keys through its OIDC discovery document, as Entra does.

@@ -34,15 +34,17 @@ type State struct {
 	TenantID     string `json:"tenantID"`
 	// Azure doubles: ARM and Entra URLs, the custom-cloud file for --cloud-config, and the admin
 	// app's secret file (read by tests and the demo into AZURE_CLIENT_SECRET, never printed).
-	ARMURL          string         `json:"armURL"`
-	EntraURL        string         `json:"entraURL"`
-	CloudConfig     string         `json:"cloudConfig"`
-	AdminClientID   string         `json:"adminClientID"`
-	AdminSecretFile string         `json:"adminSecretFile"`
-	Subscription    string         `json:"subscription"`
-	Ports           map[string]int `json:"ports"`
-	PIDs            map[string]int `json:"pids"`
-	BootSeconds     float64        `json:"bootSeconds"`
+	ARMURL          string `json:"armURL"`
+	EntraURL        string `json:"entraURL"`
+	CloudConfig     string `json:"cloudConfig"`
+	AdminClientID   string `json:"adminClientID"`
+	AdminSecretFile string `json:"adminSecretFile"`
+	Subscription    string `json:"subscription"`
+	// BlobURL is the blob front before Azurite, path-style: <BlobURL>devstoreaccount1/<container>/<blob>.
+	BlobURL     string         `json:"blobURL,omitempty"`
+	Ports       map[string]int `json:"ports"`
+	PIDs        map[string]int `json:"pids"`
+	BootSeconds float64        `json:"bootSeconds"`
 }
 
 // StateFile is the path of lab.json in a lab directory.

@@ -64,7 +64,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		stopAll(s.PIDs, 3*time.Second)
 		return nil, fmt.Errorf("%w (logs in %s)", err, filepath.Join(o.Dir, "logs"))
 	}
-	for _, name := range []string{"etcd-client", "etcd-peer", "apiserver", "webhook", "kwok", "arm", "entra"} {
+	for _, name := range []string{"etcd-client", "etcd-peer", "apiserver", "webhook", "kwok", "arm", "entra", "azurite", "blobfront"} {
 		port, err := FreePort()
 		if err != nil {
 			return nil, err
@@ -121,7 +121,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if pid, err = start(o.Dir, "kube-controller-manager", bin("kube-controller-manager"),
 		"--kubeconfig="+s.Kubeconfig, "--leader-elect=false", "--secure-port=0", "--bind-address=127.0.0.1",
 		"--service-account-private-key-file="+at("sa.key"), "--root-ca-file="+at("ca.crt"),
-		"--use-service-account-credentials=false", "--controllers=*", "--node-monitor-grace-period=40s", "--v=1"); err != nil {
+		"--use-service-account-credentials=true", "--controllers=*", "--node-monitor-grace-period=40s", "--v=1"); err != nil {
 		return fail(err)
 	}
 	s.PIDs["kube-controller-manager"] = pid
@@ -134,7 +134,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if pid, err = start(o.Dir, "kwok", bin("kwok"), "--kubeconfig="+s.Kubeconfig, "--config="+kwokConfig,
+	// kwok watches Logs objects (per-pod `kubectl logs` files, see podlogs.go): its CRD comes first.
+	if err := installKwokCRDs(ctx, s); err != nil {
+		return fail(err)
+	}
+	if pid, err = start(o.Dir, "kwok", bin("kwok"), "--kubeconfig="+s.Kubeconfig, "--config="+kwokConfig, "--enable-crds=Logs",
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 		"--server-address=127.0.0.1:"+strconv.Itoa(p["kwok"]), "--node-ip=127.0.0.1", "--node-port="+strconv.Itoa(p["kwok"]),
 		"--tls-cert-file="+at("kwok.crt"), "--tls-private-key-file="+at("kwok.key")); err != nil {
@@ -150,9 +154,27 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := writeAzureFiles(s); err != nil {
 		return fail(err)
 	}
-	if pid, err = start(o.Dir, "azure", o.Self, "azure", "--arm-port="+strconv.Itoa(p["arm"]), "--entra-port="+strconv.Itoa(p["entra"]),
-		"--cert="+at("webhook.crt"), "--key="+at("webhook.key"), "--ca="+s.CAFile, "--issuer="+s.IssuerURL,
-		"--tenant-id="+TenantID, "--admin-secret-file="+s.AdminSecretFile); err != nil {
+	azureArgs := []string{"azure", "--arm-port=" + strconv.Itoa(p["arm"]), "--entra-port=" + strconv.Itoa(p["entra"]),
+		"--cert=" + at("webhook.crt"), "--key=" + at("webhook.key"), "--ca=" + s.CAFile, "--issuer=" + s.IssuerURL,
+		"--tenant-id=" + TenantID, "--admin-secret-file=" + s.AdminSecretFile}
+	// Azurite comes from npm (build-tools.sh installs it); without it the lab runs without blob storage.
+	azurite := filepath.Join(o.BinDir, "..", "azurite", "node_modules", ".bin", "azurite-blob")
+	if _, statErr := os.Stat(azurite); statErr == nil {
+		if err := os.MkdirAll(filepath.Join(o.Dir, "azurite"), 0o700); err != nil {
+			return fail(err)
+		}
+		if pid, err = start(o.Dir, "azurite", azurite, "--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(p["azurite"]),
+			"--oauth", "basic", "--cert", at("webhook.crt"), "--key", at("webhook.key"), "--location", filepath.Join(o.Dir, "azurite"),
+			"--skipApiVersionCheck", "--loose", "--disableProductStyleUrl"); err != nil {
+			return fail(err)
+		}
+		s.PIDs["azurite"] = pid
+		s.BlobURL = fmt.Sprintf("https://127.0.0.1:%d/", p["blobfront"])
+		azureArgs = append(azureArgs, "--front-port="+strconv.Itoa(p["blobfront"]), fmt.Sprintf("--azurite-url=https://127.0.0.1:%d", p["azurite"]), "--blob-endpoint="+s.BlobURL+"devstoreaccount1/")
+	} else {
+		fmt.Fprintf(o.Log, "azurite not installed (%s); starting without blob storage\n", azurite)
+	}
+	if pid, err = start(o.Dir, "azure", o.Self, azureArgs...); err != nil {
 		return fail(err)
 	}
 	s.PIDs["azure"] = pid
@@ -253,7 +275,8 @@ func writeKubeconfig(s *State) error {
 	return clientcmd.WriteToFile(*cfg, s.Kubeconfig)
 }
 
-// writeKwokConfig concatenates the stage definitions shipped in kwok's module.
+// writeKwokConfig concatenates the stage definitions shipped in kwok's module and the ClusterLogs
+// that serves a default log file for every pod.
 func writeKwokConfig(binDir, dir string) (string, error) {
 	stages, err := filepath.Glob(filepath.Join(binDir, "kwok-stages", "*.yaml"))
 	if err != nil || len(stages) == 0 {
@@ -269,6 +292,11 @@ func writeKwokConfig(binDir, dir string) (string, error) {
 		b.Write(data)
 		b.WriteString("\n")
 	}
+	logs, err := kwokLogsConfig(dir)
+	if err != nil {
+		return "", err
+	}
+	b.WriteString(logs)
 	path := filepath.Join(dir, "kwok.yaml")
 	return path, os.WriteFile(path, []byte(b.String()), 0o600)
 }
@@ -396,17 +424,23 @@ func waitHTTP(ctx context.Context, pool *x509.CertPool, url, token string, timeo
 }
 
 // Down stops every process the lab started, by pid, and removes its directory.
+// Processes come from lab.json and from <dir>/pids (so a boot interrupted before lab.json was
+// written is stopped too); only processes whose command line names dir are signalled.
 func Down(dir string, log io.Writer) error {
-	s, err := Load(dir)
-	if err != nil {
-		if os.IsNotExist(unwrapAll(err)) {
-			fmt.Fprintf(log, "no lab running in %s\n", dir)
-			return nil
-		}
-		return err
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
+		fmt.Fprintf(log, "no lab running in %s\n", dir)
+		return nil
 	}
-	stopped := stopAll(s.PIDs, 5*time.Second)
-	fmt.Fprintf(log, "stopped %s\n", strings.Join(stopped, ", "))
+	var fromState map[string]int
+	if s, err := Load(dir); err == nil {
+		fromState = s.PIDs
+	}
+	stopped := stopAll(labPIDs(dir, fromState), 5*time.Second)
+	if len(stopped) == 0 {
+		fmt.Fprintf(log, "no lab process was running in %s; removing it\n", dir)
+	} else {
+		fmt.Fprintf(log, "stopped %s\n", strings.Join(stopped, ", "))
+	}
 	return os.RemoveAll(dir)
 }
 
