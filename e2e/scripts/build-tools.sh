@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # Builds the lab's pinned binaries (etcd, Kubernetes control plane, kubectl, kwok) into e2e/.cache/bin,
-# and copies the data files the lab needs out of the pinned modules: kwok's stages and its Logs CRD,
-# Velero's BackupStorageLocation CRD (from e2e/tools/velero, so the e2e module never requires Velero).
-# A stamp of the kube and kwok wrapper modules' go.mod/go.sum skips the build when nothing changed;
-# the data files are copied on every run (cheap).
+# and copies the data files they need (kwok stages, Velero's BSL CRD).
+# A stamp of the wrapper modules' go.mod/go.sum skips the build when nothing changed.
 set -euo pipefail
 
 e2e_dir=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,35 +10,14 @@ stamp="$bin_dir/.stamp"
 mkdir -p "$bin_dir"
 
 kube_version=v1.34.4
-# Bump build_recipe when the build commands below change in a way that needs a rebuild.
-build_recipe=2
-want_stamp=$({ cat "$e2e_dir"/tools/kube/go.mod "$e2e_dir"/tools/kube/go.sum \
-  "$e2e_dir"/tools/kwok/go.mod "$e2e_dir"/tools/kwok/go.sum; echo "$kube_version recipe $build_recipe"; } |
-  sha256sum | cut -d' ' -f1)
+want_stamp=$(cat "$e2e_dir"/tools/*/go.mod "$e2e_dir"/tools/*/go.sum "$0" | sha256sum | cut -d' ' -f1)
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
-# module_dir MODULE_DIR PATH prints where Go keeps the pinned module PATH (downloading it if needed).
-module_dir() {
-  (cd "$1" && go mod download "$2" && go list -m -f '{{.Dir}}' "$2")
-}
-
-# put SRC DST copies a data file into place atomically (a running lab may be reading the old one);
-# module caches are read-only, hence the chmod.
-put() {
-  cp "$1" "$2.tmp" && chmod u+w "$2.tmp" && mv -f "$2.tmp" "$2"
-}
-
-# Data files, copied on every run.
-mkdir -p "$bin_dir/crds" "$bin_dir/kwok-stages"
-velero_dir=$(module_dir "$e2e_dir/tools/velero" github.com/vmware-tanzu/velero)
-put "$velero_dir/config/crd/v1/bases/velero.io_backupstoragelocations.yaml" "$bin_dir/crds/velero.io_backupstoragelocations.yaml"
-# Standalone kwok needs stage definitions; `kubectl logs` per pod needs its Logs CRD (--enable-crds=Logs).
-kwok_dir=$(module_dir "$e2e_dir/tools/kwok" sigs.k8s.io/kwok)
-put "$kwok_dir/kustomize/crd/bases/kwok.x-k8s.io_logs.yaml" "$bin_dir/crds/kwok.x-k8s.io_logs.yaml"
-for s in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
-         pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
-  put "$kwok_dir/kustomize/stage/$s" "$bin_dir/kwok-stages/$(echo "$s" | tr / _)"
-done
+# Velero's real BackupStorageLocation CRD ships in its module, which the e2e module requires.
+velero_dir=$(cd "$e2e_dir" && go list -m -f '{{.Dir}}' github.com/vmware-tanzu/velero)
+mkdir -p "$bin_dir/crds"
+cp "$velero_dir/config/crd/v1/bases/velero.io_backupstoragelocations.yaml" "$bin_dir/crds/"
+chmod u+w "$bin_dir/crds/"*.yaml
 
 # Azurite (the blob storage emulator) from npm, pinned.
 azurite_dir="$e2e_dir/.cache/azurite"
@@ -78,6 +55,13 @@ done
 cd "$e2e_dir/tools/kwok"
 echo "building kwok..."
 go build -trimpath -ldflags "-s -w" -o "$bin_dir/kwok" sigs.k8s.io/kwok/cmd/kwok
+# Standalone kwok needs stage definitions; they ship inside its module.
+kwok_dir=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+rm -rf "$bin_dir/kwok-stages" && mkdir -p "$bin_dir/kwok-stages"
+for s in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+         pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+  cp "$kwok_dir/kustomize/stage/$s" "$bin_dir/kwok-stages/$(echo "$s" | tr / _)"
+done
 
 echo "$want_stamp" > "$stamp"
 echo "lab binaries built in $bin_dir"
