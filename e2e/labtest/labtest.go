@@ -110,11 +110,3 @@ func (l *Lab) CreateLimitedUser(t testing.TB, ns string) string {
 	}
 	return user
 }
-
-// SetPodLogs makes `kubectl logs -n ns pod -c container` print lines (see internal/lab/podlogs.go).
-func (l *Lab) SetPodLogs(t testing.TB, ns, pod, container string, lines ...string) {
-	t.Helper()
-	if err := l.State.SetPodLogs(context.Background(), ns, pod, container, lines); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -2,8 +2,7 @@
 //
 //	aksbackup-lab up [--dir e2e/.lab] [--bin-dir e2e/.cache/bin]
 //	aksbackup-lab down [--dir e2e/.lab]
-//	aksbackup-lab fixture [--dir e2e/.lab | --kubeconfig K] [--namespace dataprotection-microsoft] [--reset]
-//	aksbackup-lab logs [--dir e2e/.lab] -n NS --pod P --container C [--from FILE | --path-only] (lines on stdin)
+//	aksbackup-lab fixture [--dir e2e/.lab] [--namespace dataprotection-microsoft] [--reset]
 //	aksbackup-lab env [--dir e2e/.lab]
 //	aksbackup-lab webhook --kubeconfig K --cert C --key K --port P   (started by up)
 package main
@@ -14,13 +13,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -35,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|logs|env|webhook [flags]")
+		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|webhook [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -48,8 +45,6 @@ func main() {
 		err = down(os.Args[2:])
 	case "fixture":
 		err = seed(ctx, os.Args[2:])
-	case "logs":
-		err = podLogs(ctx, os.Args[2:])
 	case "env":
 		err = env(os.Args[2:])
 	case "webhook":
@@ -57,7 +52,7 @@ func main() {
 	case "azure":
 		err = azure(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: use up, down, fixture, logs, env or webhook", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use up, down, fixture, env or webhook", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
@@ -103,68 +98,22 @@ func seed(ctx context.Context, args []string) error {
 	dir := fs.String("dir", defaultDir(), "lab state directory")
 	ns := fs.String("namespace", "dataprotection-microsoft", "namespace to install the fixture into")
 	reset := fs.Bool("reset", false, "delete the namespace first, so the fixture starts un-wired")
-	kubeconfig := fs.String("kubeconfig", "", "install into this cluster instead of the lab in --dir")
-	exe, _ := os.Executable()
-	crdFile := fs.String("crd-file", filepath.Join(filepath.Dir(exe), "crds", "velero.io_backupstoragelocations.yaml"), "Velero's BackupStorageLocation CRD (with --kubeconfig)")
 	_ = fs.Parse(args)
-	if *kubeconfig == "" {
-		absDir, _ := filepath.Abs(*dir)
-		s, err := lab.Load(absDir)
-		if err != nil {
-			return err
-		}
-		*kubeconfig, *crdFile = s.Kubeconfig, s.CRDFile
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	if err != nil {
-		return err
-	}
-	begin := time.Now()
-	if err := fixture.Install(ctx, cfg, fixture.Options{Namespace: *ns, CRDFile: *crdFile, Reset: *reset}); err != nil {
-		return err
-	}
-	fmt.Printf("fixture ready in namespace %s (%.1fs)\n", *ns, time.Since(begin).Seconds())
-	return nil
-}
-
-// podLogs sets what `kubectl logs` shows for a lab pod's container (see internal/lab/podlogs.go).
-func podLogs(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("logs", flag.ExitOnError)
-	dir := fs.String("dir", defaultDir(), "lab state directory")
-	ns := fs.String("n", "default", "namespace of the pod")
-	fs.StringVar(ns, "namespace", "default", "namespace of the pod")
-	pod := fs.String("pod", "", "pod name")
-	container := fs.String("container", "", "container name")
-	from := fs.String("from", "", "read the lines from this file instead of stdin")
-	pathOnly := fs.Bool("path-only", false, "only register the log file and print its path (append lab.CRILine lines to it)")
-	_ = fs.Parse(args)
-	if *pod == "" || *container == "" {
-		return errors.New("logs needs --pod and --container")
-	}
 	absDir, _ := filepath.Abs(*dir)
 	s, err := lab.Load(absDir)
 	if err != nil {
 		return err
 	}
-	if *pathOnly {
-		path, err := s.RegisterPodLog(ctx, *ns, *pod, *container)
-		if err == nil {
-			fmt.Println(path)
-		}
-		return err
-	}
-	in := os.Stdin
-	if *from != "" {
-		if in, err = os.Open(*from); err != nil {
-			return err
-		}
-		defer in.Close()
-	}
-	data, err := io.ReadAll(in)
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
 	if err != nil {
 		return err
 	}
-	return s.SetPodLogs(ctx, *ns, *pod, *container, strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"))
+	begin := time.Now()
+	if err := fixture.Install(ctx, cfg, fixture.Options{Namespace: *ns, CRDFile: s.CRDFile, Reset: *reset}); err != nil {
+		return err
+	}
+	fmt.Printf("fixture ready in namespace %s (%.1fs)\n", *ns, time.Since(begin).Seconds())
+	return nil
 }
 
 func env(args []string) error {

@@ -8,8 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -24,12 +22,8 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// start launches a detached process in its own session, logging to <dir>/logs/<name>.log, and
-// records its pid in <dir>/pids/<name>.pid (so down finds it even without lab.json).
+// start launches a detached process in its own session, logging to <dir>/logs/<name>.log.
 func start(dir, name, bin string, args ...string) (int, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "pids"), 0o700); err != nil {
-		return 0, err
-	}
 	logFile, err := os.OpenFile(filepath.Join(dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, err
@@ -44,42 +38,7 @@ func start(dir, name, bin string, args ...string) (int, error) {
 	}
 	// Reap it if it dies while we still run, so an early crash is visible as a dead pid.
 	go func() { _ = cmd.Wait() }()
-	pid := cmd.Process.Pid
-	if err := os.WriteFile(filepath.Join(dir, "pids", name+".pid"), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
-		return pid, err
-	}
-	return pid, nil
-}
-
-// labPIDs collects the processes of the lab in dir: lab.json's and the pid files'. A pid counts only
-// while its command line names dir, so a recycled pid of an unrelated process is never signalled.
-func labPIDs(dir string, fromState map[string]int) map[string]int {
-	pids := map[string]int{}
-	for n, pid := range fromState {
-		pids[n] = pid
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "pids", "*.pid"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
-			pids[strings.TrimSuffix(filepath.Base(f), ".pid")] = pid
-		}
-	}
-	for n, pid := range pids {
-		if !ownedBy(pid, dir) {
-			delete(pids, n)
-		}
-	}
-	return pids
-}
-
-// ownedBy reports whether pid runs with dir in its command line (every lab process does).
-func ownedBy(pid int, dir string) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && strings.Contains(string(cmdline), dir)
+	return cmd.Process.Pid, nil
 }
 
 func alive(pid int) bool {

@@ -121,7 +121,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if pid, err = start(o.Dir, "kube-controller-manager", bin("kube-controller-manager"),
 		"--kubeconfig="+s.Kubeconfig, "--leader-elect=false", "--secure-port=0", "--bind-address=127.0.0.1",
 		"--service-account-private-key-file="+at("sa.key"), "--root-ca-file="+at("ca.crt"),
-		"--use-service-account-credentials=true", "--controllers=*", "--node-monitor-grace-period=40s", "--v=1"); err != nil {
+		"--use-service-account-credentials=false", "--controllers=*", "--node-monitor-grace-period=40s", "--v=1"); err != nil {
 		return fail(err)
 	}
 	s.PIDs["kube-controller-manager"] = pid
@@ -134,11 +134,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err != nil {
 		return fail(err)
 	}
-	// kwok watches Logs objects (per-pod `kubectl logs` files, see podlogs.go): its CRD comes first.
-	if err := installKwokCRDs(ctx, s); err != nil {
-		return fail(err)
-	}
-	if pid, err = start(o.Dir, "kwok", bin("kwok"), "--kubeconfig="+s.Kubeconfig, "--config="+kwokConfig, "--enable-crds=Logs",
+	if pid, err = start(o.Dir, "kwok", bin("kwok"), "--kubeconfig="+s.Kubeconfig, "--config="+kwokConfig,
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 		"--server-address=127.0.0.1:"+strconv.Itoa(p["kwok"]), "--node-ip=127.0.0.1", "--node-port="+strconv.Itoa(p["kwok"]),
 		"--tls-cert-file="+at("kwok.crt"), "--tls-private-key-file="+at("kwok.key")); err != nil {
@@ -275,8 +271,7 @@ func writeKubeconfig(s *State) error {
 	return clientcmd.WriteToFile(*cfg, s.Kubeconfig)
 }
 
-// writeKwokConfig concatenates the stage definitions shipped in kwok's module and the ClusterLogs
-// that serves a default log file for every pod.
+// writeKwokConfig concatenates the stage definitions shipped in kwok's module.
 func writeKwokConfig(binDir, dir string) (string, error) {
 	stages, err := filepath.Glob(filepath.Join(binDir, "kwok-stages", "*.yaml"))
 	if err != nil || len(stages) == 0 {
@@ -292,11 +287,6 @@ func writeKwokConfig(binDir, dir string) (string, error) {
 		b.Write(data)
 		b.WriteString("\n")
 	}
-	logs, err := kwokLogsConfig(dir)
-	if err != nil {
-		return "", err
-	}
-	b.WriteString(logs)
 	path := filepath.Join(dir, "kwok.yaml")
 	return path, os.WriteFile(path, []byte(b.String()), 0o600)
 }
@@ -424,23 +414,17 @@ func waitHTTP(ctx context.Context, pool *x509.CertPool, url, token string, timeo
 }
 
 // Down stops every process the lab started, by pid, and removes its directory.
-// Processes come from lab.json and from <dir>/pids (so a boot interrupted before lab.json was
-// written is stopped too); only processes whose command line names dir are signalled.
 func Down(dir string, log io.Writer) error {
-	if _, err := os.Stat(dir); os.IsNotExist(err) {
-		fmt.Fprintf(log, "no lab running in %s\n", dir)
-		return nil
+	s, err := Load(dir)
+	if err != nil {
+		if os.IsNotExist(unwrapAll(err)) {
+			fmt.Fprintf(log, "no lab running in %s\n", dir)
+			return nil
+		}
+		return err
 	}
-	var fromState map[string]int
-	if s, err := Load(dir); err == nil {
-		fromState = s.PIDs
-	}
-	stopped := stopAll(labPIDs(dir, fromState), 5*time.Second)
-	if len(stopped) == 0 {
-		fmt.Fprintf(log, "no lab process was running in %s; removing it\n", dir)
-	} else {
-		fmt.Fprintf(log, "stopped %s\n", strings.Join(stopped, ", "))
-	}
+	stopped := stopAll(s.PIDs, 5*time.Second)
+	fmt.Fprintf(log, "stopped %s\n", strings.Join(stopped, ", "))
 	return os.RemoveAll(dir)
 }
 

@@ -15,7 +15,6 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
@@ -46,28 +45,19 @@ func Mutate(pod *corev1.Pod, sa *corev1.ServiceAccount, cfg Config) (bool, error
 		return false, nil
 	}
 	clientID := sa.Annotations[AnnotationClientID]
-	// The service account's tenant wins when the annotation is present, even empty (then no
-	// AZURE_TENANT_ID is injected), as in the real webhook.
-	tenantID, ok := sa.Annotations[AnnotationTenantID]
-	if !ok {
+	tenantID := sa.Annotations[AnnotationTenantID]
+	if tenantID == "" {
 		tenantID = cfg.TenantID
 	}
-	// The pod's expiry annotation wins over the service account's (deprecated there); either must lie
-	// within [3600, 86400].
 	expiry := int64(defaultExpirySeconds)
-	raw := pod.Annotations[AnnotationTokenExpiry]
-	if raw == "" {
-		raw = sa.Annotations[AnnotationTokenExpiry]
-	}
-	if raw != "" {
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			return false, fmt.Errorf("%s: %w", AnnotationTokenExpiry, err)
+	for _, src := range []map[string]string{sa.Annotations, pod.Annotations} {
+		if v := src[AnnotationTokenExpiry]; v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 3600 || n > 86400 {
+				return false, fmt.Errorf("%s must be between 3600 and 86400 seconds, got %q", AnnotationTokenExpiry, v)
+			}
+			expiry = n
 		}
-		expiry = n
-	}
-	if expiry < 3600 || expiry > 86400 {
-		return false, fmt.Errorf("token expiration %d not valid: %s must be between 3600 and 86400 seconds", expiry, AnnotationTokenExpiry)
 	}
 	skip := map[string]bool{}
 	for _, name := range strings.Split(pod.Annotations[AnnotationSkipContainers], ";") {
@@ -93,13 +83,8 @@ func Mutate(pod *corev1.Pod, sa *corev1.ServiceAccount, cfg Config) (bool, error
 			c.Env = append(c.Env, e)
 			changed = true
 		}
-		// An existing mount of the token volume is replaced, as the real webhook does.
-		mount := corev1.VolumeMount{Name: TokenVolume, MountPath: TokenDir, ReadOnly: true}
-		if i := mountIndex(c, TokenVolume); i < 0 {
-			c.VolumeMounts = append(c.VolumeMounts, mount)
-			changed = true
-		} else if !equality.Semantic.DeepEqual(c.VolumeMounts[i], mount) {
-			c.VolumeMounts[i] = mount
+		if !hasMount(c, TokenVolume) {
+			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: TokenVolume, MountPath: TokenDir, ReadOnly: true})
 			changed = true
 		}
 	}
@@ -109,15 +94,10 @@ func Mutate(pod *corev1.Pod, sa *corev1.ServiceAccount, cfg Config) (bool, error
 	for i := range pod.Spec.Containers {
 		inject(&pod.Spec.Containers[i])
 	}
-	// So is an existing volume of that name.
-	volume := corev1.Volume{Name: TokenVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
-		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: TokenFile, ExpirationSeconds: &expiry, Audience: Audience}}},
-	}}}
-	if i := volumeIndex(pod, TokenVolume); i < 0 {
-		pod.Spec.Volumes = append(pod.Spec.Volumes, volume)
-		changed = true
-	} else if !equality.Semantic.DeepEqual(pod.Spec.Volumes[i], volume) {
-		pod.Spec.Volumes[i] = volume
+	if !hasVolume(pod, TokenVolume) {
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: TokenVolume, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: TokenFile, ExpirationSeconds: &expiry, Audience: Audience}}},
+		}}})
 		changed = true
 	}
 	return changed, nil
@@ -132,22 +112,22 @@ func hasEnv(c *corev1.Container, name string) bool {
 	return false
 }
 
-func mountIndex(c *corev1.Container, name string) int {
-	for i, m := range c.VolumeMounts {
+func hasMount(c *corev1.Container, name string) bool {
+	for _, m := range c.VolumeMounts {
 		if m.Name == name {
-			return i
+			return true
 		}
 	}
-	return -1
+	return false
 }
 
-func volumeIndex(pod *corev1.Pod, name string) int {
-	for i, v := range pod.Spec.Volumes {
+func hasVolume(pod *corev1.Pod, name string) bool {
+	for _, v := range pod.Spec.Volumes {
 		if v.Name == name {
-			return i
+			return true
 		}
 	}
-	return -1
+	return false
 }
 
 // Handler serves AdmissionReview v1 requests for pods.
@@ -181,9 +161,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) review(ctx context.Context, req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
-	// Like the real webhook (controller-runtime's admission.Errored): refused with code 400.
 	deny := func(err error) *admissionv1.AdmissionResponse {
-		return &admissionv1.AdmissionResponse{Allowed: false, Result: &metav1.Status{Message: err.Error(), Code: http.StatusBadRequest}}
+		return &admissionv1.AdmissionResponse{Allowed: false, Result: &metav1.Status{Message: err.Error(), Code: http.StatusForbidden}}
 	}
 	var pod corev1.Pod
 	if err := json.Unmarshal(req.Object.Raw, &pod); err != nil {
