@@ -12,7 +12,7 @@ BIN_DIR := $(CURDIR)/bin
 
 include e2e/lab.mk
 
-.PHONY: help build test unit e2e demo bench fmt-check vet clean
+.PHONY: help build test unit e2e demo bench fmt-check tidy-check vet clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ build: ## Build the plugin, its completion helper and the verifier into bin/
 
 test: unit e2e ## Run every test: unit tests, then the lab end-to-end suite
 
-unit: fmt-check vet ## Unit tests of the plugin and of the lab's own code (no lab needed)
+unit: fmt-check vet tidy-check ## Unit tests of the plugin and of the lab's own code (no lab needed)
 	$(GO) test -count=1 ./...
 	cd e2e && $(GO) test -count=1 $$($(GO) list ./... | grep -v -E '/e2e$$')
 
@@ -41,6 +41,9 @@ bench: build lab-build ## Benchmarks printed as ratios against kubectl, measured
 
 fmt-check:
 	@out=$$(gofmt -l cmd pkg plugin krew e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+tidy-check:
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod is not tidy: run go mod tidy"; exit 1; }
 
 vet:
 	$(GO) vet ./...
