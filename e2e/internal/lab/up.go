@@ -161,7 +161,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		}
 		if pid, err = start(o.Dir, "azurite", azurite, "--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(p["azurite"]),
 			"--oauth", "basic", "--cert", at("webhook.crt"), "--key", at("webhook.key"), "--location", filepath.Join(o.Dir, "azurite"),
-			"--skipApiVersionCheck", "--loose", "--disableProductStyleUrl"); err != nil {
+			"--skipApiVersionCheck", "--loose", "--disableProductStyleUrl", "--disableTelemetry"); err != nil {
 			return fail(err)
 		}
 		s.PIDs["azurite"] = pid
