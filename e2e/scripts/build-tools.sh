@@ -14,6 +14,7 @@ want_stamp=$(cat "$e2e_dir"/tools/*/go.mod "$e2e_dir"/tools/*/go.sum "$0" | sha2
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
 # Velero's real BackupStorageLocation CRD ships in its module, which the e2e module requires.
+(cd "$e2e_dir" && go mod download github.com/vmware-tanzu/velero)
 velero_dir=$(cd "$e2e_dir" && go list -m -f '{{.Dir}}' github.com/vmware-tanzu/velero)
 mkdir -p "$bin_dir/crds"
 cp "$velero_dir/config/crd/v1/bases/velero.io_backupstoragelocations.yaml" "$bin_dir/crds/"
