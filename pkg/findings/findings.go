@@ -64,6 +64,10 @@ type Finding struct {
 	FirstSeen *time.Time `json:"firstSeen,omitempty"`
 	LastSeen  *time.Time `json:"lastSeen,omitempty"`
 	Evidence  []string   `json:"evidence,omitempty"`
+	// Affected names the BackupStorageLocations or backups a log finding concerns.
+	Affected []string `json:"affected,omitempty"`
+	// Resolved is set when a later log line shows the affected location validated again.
+	Resolved bool `json:"resolved,omitempty"`
 }
 
 var (

@@ -41,6 +41,9 @@ func WriteText(w io.Writer, fs []Finding, opts TextOptions) error {
 			}
 			b.WriteString("\n")
 		}
+		if len(f.Affected) > 0 {
+			fmt.Fprintf(&b, "      affects: %s\n", strings.Join(f.Affected, ", "))
+		}
 		for _, e := range f.Evidence {
 			fmt.Fprintf(&b, "      | %s\n", e)
 		}

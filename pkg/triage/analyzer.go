@@ -1,0 +1,589 @@
+// Package triage reads Velero and AKS Backup extension logs (logrus text, JSON lines, klog, or free
+// text such as kubectl describe output and Azure SDK error blocks) and names the root cause of a
+// failing backup setup from a catalog of known signatures, with the fix filled in from the values
+// the log shows. It streams: memory stays bounded whatever the log's size.
+package triage
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact"
+)
+
+const (
+	blockSize = 1 << 20
+	// maxRecordLines and maxRecordBytes bound a free-text entry and its continuation lines.
+	maxRecordLines = 64
+	maxRecordBytes = 64 << 10
+	maxEvidence    = 3
+	maxEvidenceLen = 600
+	maxAffected    = 5
+)
+
+// Context holds values known from outside the log (the profile's namespace, the BSL's config);
+// they fill remediation placeholders the log does not.
+type Context map[string]string
+
+// Analyzer accumulates findings over one or more logs.
+type Analyzer struct {
+	context   Context
+	now       time.Time
+	groups    map[string]*group
+	sequence  int
+	linesRead int64
+	sources   []string
+	// recovered holds, per BSL name, the sequence number of its last successful validation.
+	recovered map[string]int
+}
+
+type group struct {
+	sig              *Signature
+	count            int
+	first, last      time.Time
+	firstSeq         int
+	lastSeq          int
+	evidence         []string
+	affected         []string
+	values           map[string]string
+	bslNames         map[string]bool
+	anyWithoutBSL    bool
+	lastEvidenceSeen string
+}
+
+// NewAnalyzer starts an analysis. ctx may be nil.
+func NewAnalyzer(ctx Context) *Analyzer {
+	if ctx == nil {
+		ctx = Context{}
+	}
+	return &Analyzer{context: ctx, now: time.Now(), groups: map[string]*group{}, recovered: map[string]int{}}
+}
+
+var (
+	matcher     *prefilter
+	signatureOf = map[string]*Signature{}
+)
+
+func init() {
+	var anchors []string
+	for i := range Catalog {
+		s := &Catalog[i]
+		signatureOf[s.Def.ID] = s
+		anchors = append(anchors, s.Anchors...)
+	}
+	anchors = append(anchors, successAnchors...)
+	var err error
+	if matcher, err = newPrefilter(anchors); err != nil {
+		panic(err)
+	}
+}
+
+// Scan reads a whole log, plain or gzip-compressed, and adds what it finds. source names it in the
+// report ("file velero.log", "pod ns/name container velero").
+func (a *Analyzer) Scan(r io.Reader, source string) error {
+	a.sources = append(a.sources, source)
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("reading %s: it looks gzip-compressed but is not valid gzip: %w", source, err)
+		}
+		defer gz.Close()
+		return a.scanPlain(gz, source)
+	}
+	return a.scanPlain(br, source)
+}
+
+func (a *Analyzer) scanPlain(r io.Reader, source string) error {
+	buf := make([]byte, blockSize)
+	filled := 0
+	skippingLongLine := false
+	for {
+		n, err := io.ReadFull(r, buf[filled:])
+		filled += n
+		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		if err != nil && !eof {
+			return fmt.Errorf("reading %s: %w", source, err)
+		}
+		if filled == 0 {
+			return nil
+		}
+		end := bytes.LastIndexByte(buf[:filled], '\n') + 1
+		switch {
+		case eof:
+			end = filled
+		case end == 0:
+			// One line longer than the buffer: judge its first megabyte and drop the rest, so a
+			// pathological line cannot make memory grow.
+			end = filled
+		}
+		block := buf[:end]
+		if skippingLongLine {
+			nl := bytes.IndexByte(block, '\n')
+			if nl < 0 {
+				filled = 0
+				if eof {
+					return nil
+				}
+				continue
+			}
+			block = block[nl+1:]
+			skippingLongLine = false
+		}
+		a.linesRead += int64(bytes.Count(block, []byte{'\n'}))
+		if eof && len(block) > 0 && block[len(block)-1] != '\n' {
+			a.linesRead++
+		}
+		a.scanBlock(block)
+		if end == filled && !eof && buf[filled-1] != '\n' {
+			skippingLongLine = true
+			a.linesRead++
+		}
+		filled = copy(buf, buf[end:filled])
+		if eof {
+			if filled > 0 {
+				a.linesRead++
+				a.scanBlock(buf[:filled])
+			}
+			return nil
+		}
+	}
+}
+
+func (a *Analyzer) scanBlock(block []byte) {
+	lastRecordEnd := -1
+	matcher.candidates(block, func(lineStart int) {
+		if lineStart < lastRecordEnd {
+			return // inside the entry just handled
+		}
+		start, end := recordBounds(block, lineStart)
+		lastRecordEnd = end
+		a.addRecord(window(block[start:end]))
+	})
+}
+
+// window keeps an entry's matching cost bounded: a longer one is cut to maxRecordBytes around
+// its first anchor.
+func window(rec []byte) []byte {
+	if len(rec) <= maxRecordBytes {
+		return rec
+	}
+	first := len(rec)
+	for _, a := range matcher.long {
+		if i := bytes.Index(rec, a); i >= 0 && i < first {
+			first = i
+		}
+	}
+	for _, a := range matcher.short {
+		if i := bytes.Index(rec, a); i >= 0 && i < first {
+			first = i
+		}
+	}
+	from := max(0, min(first-maxRecordBytes/2, len(rec)-maxRecordBytes))
+	return rec[from : from+maxRecordBytes]
+}
+
+// recordBounds widens a line to its entry: back over continuation lines to the line they belong
+// to, and forward over the continuation lines below it.
+func recordBounds(block []byte, lineStart int) (int, int) {
+	start := lineStart
+	for i := 0; i < maxRecordLines && isContinuation(lineAt(block, start)) && start > 0; i++ {
+		prev := bytes.LastIndexByte(block[:start-1], '\n') + 1
+		if lineStart-prev > maxRecordBytes {
+			break
+		}
+		start = prev
+	}
+	end := lineEnd(block, lineStart)
+	for i := 0; i < maxRecordLines && end < len(block) && end-start < maxRecordBytes && isContinuation(lineAt(block, end)); i++ {
+		end = lineEnd(block, end)
+	}
+	return start, end
+}
+
+func lineAt(block []byte, start int) []byte {
+	return block[start : lineEnd(block, start)-boolToInt(lineEnd(block, start) > start && block[lineEnd(block, start)-1] == '\n')]
+}
+
+func lineEnd(block []byte, start int) int {
+	if nl := bytes.IndexByte(block[start:], '\n'); nl >= 0 {
+		return start + nl + 1
+	}
+	return len(block)
+}
+
+func boolToInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// AddText analyses one entry that did not come from a log, such as a BSL's status message.
+func (a *Analyzer) AddText(text, source string) {
+	a.sources = append(a.sources, source)
+	a.linesRead += int64(strings.Count(text, "\n") + 1)
+	a.addRecord([]byte(text))
+}
+
+type match struct {
+	sig    *Signature
+	values map[string]string
+	at     int
+}
+
+// addRecord matches one entry against the catalog.
+func (a *Analyzer) addRecord(raw []byte) {
+	a.sequence++
+	r := parseRecord(raw, a.now)
+	if r.text == "" {
+		return
+	}
+	if successPattern.MatchString(r.text) {
+		a.recovered[bslName(r.bsl)] = a.sequence
+		return
+	}
+	var matches []match
+	for i := range Catalog {
+		s := &Catalog[i]
+		if !containsAny(r.text, s.Anchors) && !containsAny(r.raw, s.Anchors) {
+			continue
+		}
+		loc := s.Pattern.FindStringSubmatchIndex(r.text)
+		if loc == nil {
+			continue
+		}
+		matches = append(matches, match{sig: s, values: captures(s.Pattern, r.text, loc), at: loc[0]})
+	}
+	if len(matches) == 0 {
+		return
+	}
+	overridden := map[string]bool{}
+	for _, m := range matches {
+		for _, id := range m.sig.Overrides {
+			overridden[id] = true
+		}
+	}
+	common := extractValues(r.text)
+	for _, m := range matches {
+		if overridden[m.sig.Def.ID] {
+			continue
+		}
+		a.add(m, r, common)
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func captures(re *regexp.Regexp, text string, loc []int) map[string]string {
+	values := map[string]string{}
+	for i, name := range re.SubexpNames() {
+		if name == "" || loc[2*i] < 0 {
+			continue
+		}
+		// Alternatives capture the same value under name and name2.
+		key := strings.TrimRight(name, "0123456789")
+		if values[key] == "" {
+			values[key] = text[loc[2*i]:loc[2*i+1]]
+		}
+	}
+	return values
+}
+
+var valueExtractors = []*regexp.Regexp{
+	regexp.MustCompile(`https://(?P<account>[a-z0-9]{3,24})\.blob\.[\w.-]+/(?P<container>[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?)\b`),
+	regexp.MustCompile(`https://(?P<account>[a-z0-9]{3,24})\.blob\.`),
+	regexp.MustCompile(`/subscriptions/(?P<subscription>[0-9a-fA-F-]{36})/resourceGroups/(?P<resourceGroup>[\w.()-]+)`),
+	regexp.MustCompile(`login\.[\w.]+/(?P<tenant>[0-9a-fA-F-]{36})/oauth2`),
+	regexp.MustCompile(`system:serviceaccount:(?P<saNamespace>[a-z0-9-]+):(?P<serviceAccount>[a-z0-9.-]+)`),
+	regexp.MustCompile(`client_id=(?P<clientID>[0-9a-fA-F-]{36})`),
+}
+
+func extractValues(text string) map[string]string {
+	values := map[string]string{}
+	for _, re := range valueExtractors {
+		loc := re.FindStringSubmatchIndex(text)
+		if loc == nil {
+			continue
+		}
+		for k, v := range captures(re, text, loc) {
+			if values[k] == "" {
+				values[k] = v
+			}
+		}
+	}
+	return values
+}
+
+func (a *Analyzer) add(m match, r record, common map[string]string) {
+	g := a.groups[m.sig.Def.ID]
+	if g == nil {
+		g = &group{sig: m.sig, values: map[string]string{}, bslNames: map[string]bool{}, firstSeq: a.sequence}
+		a.groups[m.sig.Def.ID] = g
+	}
+	g.count++
+	g.lastSeq = a.sequence
+	if !r.time.IsZero() {
+		if g.first.IsZero() || r.time.Before(g.first) {
+			g.first = r.time
+		}
+		if r.time.After(g.last) {
+			g.last = r.time
+		}
+	}
+	for k, v := range common {
+		if g.values[k] == "" {
+			g.values[k] = v
+		}
+	}
+	for k, v := range m.values {
+		if v != "" {
+			g.values[k] = v
+		}
+	}
+	bsl := r.bsl
+	if bsl == "" && m.values["bslName"] != "" {
+		bsl = m.values["bslName"]
+	}
+	switch {
+	case bsl != "":
+		g.bslNames[bslName(bsl)] = true
+		g.affected = addAffected(g.affected, "bsl/"+bsl)
+		if strings.Contains(bsl, "/") && g.values["namespace"] == "" {
+			g.values["namespace"] = bsl[:strings.IndexByte(bsl, '/')]
+		}
+		if g.values["bsl"] == "" {
+			g.values["bsl"] = bslName(bsl)
+		}
+	default:
+		g.anyWithoutBSL = true
+	}
+	if r.backup != "" {
+		g.affected = addAffected(g.affected, "backup/"+r.backup)
+	}
+	// Evidence: the first lines and the latest, distinct, redacted and cut to a readable length.
+	line := evidenceLine(r.raw, m.at, r.text)
+	if len(g.evidence) < maxEvidence {
+		if !contains(g.evidence, line) {
+			g.evidence = append(g.evidence, line)
+		}
+	} else if line != g.evidence[maxEvidence-1] && !contains(g.evidence, line) {
+		g.lastEvidenceSeen = line
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// addAffected keeps "bsl/ns/name" over "bsl/name" for the same location, and at most maxAffected.
+func addAffected(list []string, item string) []string {
+	for i, x := range list {
+		if x == item {
+			return list
+		}
+		if strings.HasPrefix(x, "bsl/") && strings.HasPrefix(item, "bsl/") && bslName(x[4:]) == bslName(item[4:]) {
+			if strings.Count(item, "/") > strings.Count(x, "/") {
+				list[i] = item
+			}
+			return list
+		}
+	}
+	if len(list) >= maxAffected {
+		return list
+	}
+	return append(list, item)
+}
+
+// bslName drops the namespace from "ns/name".
+func bslName(s string) string {
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// evidenceLine redacts a log entry and, when long, keeps its start and the part around the match.
+func evidenceLine(raw string, at int, text string) string {
+	line := strings.ReplaceAll(strings.TrimSpace(raw), "\n", " ⏎ ")
+	line = strings.ToValidUTF8(redact.String(line), "\uFFFD")
+	if len(line) <= maxEvidenceLen {
+		return line
+	}
+	// Find the matched words in the raw line to centre the excerpt on them.
+	needle := text[at:min(len(text), at+24)]
+	if i := strings.Index(needle, "\n"); i > 0 {
+		needle = needle[:i]
+	}
+	pos := strings.Index(line, needle)
+	head := cutRunes(line, 240)
+	if pos < 0 || pos < 240 {
+		return cutRunes(line, maxEvidenceLen) + " …"
+	}
+	from := max(pos-120, 240)
+	return head + " … " + cutRunes(line[from:], 300) + " …"
+}
+
+// cutRunes returns at most n bytes of s without splitting a UTF-8 sequence.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// Report is the JSON contract of `triage -o json` (documented in the README).
+type Report struct {
+	Source    string             `json:"source"`
+	LinesRead int64              `json:"linesRead"`
+	Findings  []findings.Finding `json:"findings"`
+}
+
+// Report ranks what was found: root causes first (lowest layer, errors before warnings), symptoms
+// last and linked to their causes; a cause whose location validated again later is marked resolved.
+func (a *Analyzer) Report() Report {
+	type ranked struct {
+		f     findings.Finding
+		g     *group
+		layer Layer
+	}
+	var list []ranked
+	for _, g := range a.groups {
+		f := findings.Finding{
+			ID:       g.sig.Def.ID,
+			Severity: g.sig.Def.Severity,
+			Title:    g.sig.Def.Title,
+			Message:  g.sig.Def.Explanation,
+			Count:    g.count,
+			Evidence: append([]string(nil), g.evidence...),
+			Affected: g.affected,
+		}
+		if g.lastEvidenceSeen != "" {
+			f.Evidence[maxEvidence-1] = g.lastEvidenceSeen
+		}
+		if !g.first.IsZero() {
+			first, last := g.first.UTC(), g.last.UTC()
+			f.FirstSeen, f.LastSeen = &first, &last
+		}
+		f.Remediation = a.fill(g.sig.Remediation, g.values)
+		if a.resolved(g) && f.Severity == findings.SeverityError {
+			f.Resolved = true
+			f.Severity = findings.SeverityWarning
+			f.Message = "Resolved: the location validated successfully after the last occurrence. " + f.Message
+		}
+		list = append(list, ranked{f: f, g: g, layer: g.sig.Layer})
+	}
+	weight := map[findings.Severity]int{findings.SeverityError: 0, findings.SeverityWarning: 1, findings.SeverityInfo: 2}
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if sa, sb := a.layer == LayerSymptom, b.layer == LayerSymptom; sa != sb {
+			return !sa
+		}
+		if wa, wb := weight[a.f.Severity], weight[b.f.Severity]; wa != wb {
+			return wa < wb
+		}
+		if a.layer != b.layer {
+			return a.layer < b.layer
+		}
+		if a.g.firstSeq != b.g.firstSeq {
+			return a.g.firstSeq < b.g.firstSeq
+		}
+		return a.f.ID < b.f.ID
+	})
+	out := make([]findings.Finding, 0, len(list))
+	for _, r := range list {
+		f := r.f
+		if r.layer == LayerSymptom {
+			for _, cause := range list {
+				if cause.layer != LayerSymptom && cause.f.Severity == findings.SeverityError && sharesLocation(cause.g, r.g) {
+					f.CausedBy = append(f.CausedBy, cause.f.ID)
+				}
+			}
+		}
+		out = append(out, f)
+	}
+	return Report{Source: strings.Join(a.sources, ", "), LinesRead: a.linesRead, Findings: out}
+}
+
+func sharesLocation(cause, symptom *group) bool {
+	if cause.anyWithoutBSL || len(cause.bslNames) == 0 || len(symptom.bslNames) == 0 {
+		return true
+	}
+	for name := range cause.bslNames {
+		if symptom.bslNames[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// resolved: every location the finding concerns validated successfully after it was last seen.
+func (a *Analyzer) resolved(g *group) bool {
+	names := []string{}
+	for n := range g.bslNames {
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		// Without a location name, only a log about a single location can tell.
+		if len(a.recovered) != 1 {
+			return false
+		}
+		for k := range a.recovered {
+			names = append(names, k)
+		}
+	}
+	for _, n := range names {
+		if seq, ok := a.recovered[n]; !ok || seq <= g.lastSeq {
+			return false
+		}
+	}
+	return true
+}
+
+var placeholder = regexp.MustCompile(`\{([a-zA-Z]+)\}`)
+
+// fill puts values into remediation templates; the log's values win over the context's, except
+// the namespace the user chose.
+func (a *Analyzer) fill(templates []string, found map[string]string) []string {
+	out := make([]string, 0, len(templates))
+	for _, t := range templates {
+		out = append(out, redact.String(placeholder.ReplaceAllStringFunc(t, func(p string) string {
+			key := p[1 : len(p)-1]
+			if key == "namespace" && a.context["namespace"] != "" {
+				return a.context["namespace"]
+			}
+			if v := found[key]; v != "" {
+				return v
+			}
+			if v := a.context[key]; v != "" {
+				return v
+			}
+			return "<" + key + ">"
+		})))
+	}
+	return out
+}

@@ -1,0 +1,314 @@
+package triage
+
+import (
+	"regexp"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
+)
+
+// Layer orders root causes: a failure in a lower layer makes every higher layer fail too, so the
+// lowest layer found is the one to fix first (an uninjected pod never reaches Entra; a token that
+// Entra refuses never reaches the storage account).
+type Layer int
+
+const (
+	LayerPlatform   Layer = iota // the pod, its node, its network, the API server
+	LayerCredential              // where the pod's Azure credential comes from
+	LayerEntra                   // exchanging that credential for a token
+	LayerConfig                  // the BSL's settings and the storage account they name
+	LayerStorage                 // the blob call itself
+	LayerSymptom                 // "BackupStorageLocation ... is unavailable": explained by the others
+)
+
+// Signature recognises one root cause in log text. The catalog is data: IDs are stable, and each
+// entry has a unit test with lines in the real format (see catalog_test.go and README's catalog).
+type Signature struct {
+	Def   *findings.Definition
+	Layer Layer
+	// Anchors are literals of which at least one occurs in every matching line; the prefilter
+	// searches for them, so a line without any is never parsed.
+	Anchors []string
+	// Pattern must match the line's unescaped text. Named groups (issuer, subject, account, ...)
+	// fill the remediation's {placeholders}.
+	Pattern *regexp.Regexp
+	// Overrides lists less specific IDs that this one replaces when both match the same line.
+	Overrides []string
+	// Remediation lines; {name} is filled from values found in the log or given as context, and
+	// left as <name> otherwise.
+	Remediation []string
+}
+
+func define(id string, sev findings.Severity, title, explanation string) *findings.Definition {
+	return findings.Define(findings.Definition{ID: id, Severity: sev, Title: title, Explanation: explanation})
+}
+
+// Definitions that only log triage finds. Shared ones (wi-not-injected, federated-credential-mismatch,
+// blob-data-role-missing, ...) come from the identity and azurecheck catalogs, so an ID means the
+// same thing in every command.
+var (
+	TokenFileUnreadable = define("token-file-unreadable", findings.SeverityError, "The projected service account token cannot be read",
+		"AZURE_FEDERATED_TOKEN_FILE names a file the container cannot open: the projected volume is missing, mounted elsewhere, or not readable by the container's user.")
+	ClientAssertionExpired = define("client-assertion-expired", findings.SeverityError, "Entra refused an expired service account token",
+		"The token presented as client assertion is outside its validity window (AADSTS700024): the projected token was not refreshed, or the node's clock is off.")
+	TenantNotFound = define("tenant-not-found", findings.SeverityError, "The tenant ID is wrong",
+		"Entra does not know the tenant the pod asks for (AADSTS90002/900023); AZURE_TENANT_ID or the azure.workload.identity/tenant-id annotation is wrong, or the cloud is.")
+	OIDCIssuerUnreachable = define("oidc-issuer-unreachable", findings.SeverityError, "Entra cannot fetch the cluster's OIDC discovery document",
+		"Entra validates the token against the issuer's discovery document and keys (AADSTS50166/90061); the issuer URL in the federated credential does not serve them.")
+	ApplicationNotFound = define("application-not-found", findings.SeverityError, "The client ID is not an identity in this tenant",
+		"Entra has no application or managed identity with the client ID the pod uses (AADSTS700016): the annotation names a deleted identity or one in another tenant.")
+	ClientSecretInvalid = define("client-secret-invalid", findings.SeverityError, "The client secret is wrong or expired",
+		"Velero authenticates with a client secret from its credentials file, and Entra refuses it (AADSTS7000215/7000222); workload identity needs no secret at all.")
+	PodIdentityIntercept = define("pod-identity-intercept", findings.SeverityError, "AAD Pod Identity intercepts the token request",
+		"The deprecated aad-pod-identity NMI answers IMDS requests for this pod and has no AzureIdentity binding for it; remove pod identity or exempt the namespace.")
+	ManagedIdentityAmbiguous = define("managed-identity-ambiguous", findings.SeverityError, "Several managed identities and none chosen",
+		"The node has more than one user-assigned identity and the request named none, so IMDS refuses it; the pod is not using workload identity.")
+	StorageURIInvalid = define("storage-uri-invalid", findings.SeverityError, "The storage account endpoint does not resolve",
+		"The blob endpoint built from storageAccount (or storageAccountURI) has no DNS record: a typo in the account name, a wrong cloud, or a private endpoint without its DNS zone.")
+	StorageAccountReadDenied = define("storage-account-read-denied", findings.SeverityInfo, "Velero cannot read the storage account's properties and uses the default endpoint",
+		"The identity lacks Microsoft.Storage/storageAccounts/read; Velero logs this at info level and falls back to https://<account>.blob.<suffix>, which works for public endpoints.")
+	BSLConfigIncomplete = define("bsl-config-incomplete", findings.SeverityError, "The BackupStorageLocation's config is incomplete or invalid",
+		"The Azure plugin needs storageAccount (and resourceGroup and subscriptionId to read the account) and refuses unknown config keys.")
+	StorageKeyMisconfigured = define("storage-key-misconfigured", findings.SeverityError, "The storage account key settings are wrong",
+		"storageAccountKeyEnvVar names a key missing from the credentials, the key is wrong (403 AuthenticationFailed), or listing keys is not allowed; with workload identity set useAAD=true and drop the key.")
+	SubscriptionInvalid = define("subscription-invalid", findings.SeverityError, "The subscription ID is wrong",
+		"ARM does not know the subscription in the BSL config or credentials (SubscriptionNotFound/InvalidSubscriptionId).")
+	CredentialsFileUnreadable = define("credentials-file-unreadable", findings.SeverityError, "Velero cannot read its credentials file",
+		"The BSL's credential (or AZURE_CREDENTIALS_FILE) points to a file that is not mounted; the secret or its key is missing.")
+	PluginMissing = define("plugin-missing", findings.SeverityError, "The Azure object store plugin is not installed",
+		"Velero found no plugin for provider azure: the velero-plugin-for-microsoft-azure init container is missing or failed to copy the binary.")
+	PluginOOM = define("plugin-oom", findings.SeverityError, "Velero or its plugin was killed for memory",
+		"The container hit its memory limit (OOMKilled); backups and validation fail while it restarts. Raise the limit.")
+	ExtensionEgressBlocked = define("extension-egress-blocked", findings.SeverityError, "Outbound traffic to Azure endpoints is blocked",
+		"The pod cannot reach Entra, ARM or the storage endpoint (timeouts, refused connections): a firewall, NSG, proxy or egress policy drops it. AKS Backup needs the FQDNs listed in its network requirements.")
+	APIServerUnreachable = define("apiserver-unreachable", findings.SeverityError, "Velero cannot reach the Kubernetes API server",
+		"Velero's watches and lists fail, so it cannot read or update BackupStorageLocations; check the API server's health and any network policy on the namespace.")
+	InsufficientResources = define("insufficient-resources", findings.SeverityError, "The backup pods cannot be scheduled",
+		"No node has enough CPU or memory for the extension's pods (FailedScheduling: Insufficient cpu/memory).")
+	BSLUnavailable = findings.Define(findings.Definition{ID: "bsl-unavailable", Severity: findings.SeverityError, Title: "BackupStorageLocation is Unavailable",
+		Explanation: "Velero validates the location every validationFrequency and marks it Unavailable when the check fails; no backup runs against it until it is Available again."})
+)
+
+var (
+	blobError = `(?:ERROR CODE:\s*|<Code>|\b)`
+	// azureHosts are the public-cloud and sovereign endpoints the extension talks to.
+	azureHosts = `(?P<host>[\w.-]*(?:login\.microsoftonline\.(?:com|us)|login\.chinacloudapi\.cn|management\.(?:azure\.com|usgovcloudapi\.net|chinacloudapi\.cn)|\.blob\.core\.(?:windows\.net|usgovcloudapi\.net|chinacloudapi\.cn)|\.blob\.storage\.azure\.net|\.(?:dp|data)\.kubernetesconfiguration\.azure\.com|mcr\.microsoft\.com))`
+	netFailure = `(?:i/o timeout|Client\.Timeout exceeded|connection refused|connection reset by peer|TLS handshake timeout|no route to host|network is unreachable|no such host)`
+)
+
+// remediations used by several entries.
+var (
+	fixIdentity = []string{
+		"kubectl aksbackup identity status -n {namespace}",
+		"kubectl aksbackup identity configure -n {namespace} --yes",
+		"kubectl aksbackup bsl -n {namespace} --wait-available --timeout 15m",
+	}
+	waitBSL = "kubectl aksbackup bsl -n {namespace} --wait-available --timeout 15m"
+)
+
+// Catalog is every signature, in no particular order (ranking orders findings).
+var Catalog = []Signature{
+	{Def: identity.NotInjected, Layer: LayerCredential,
+		Anchors:     []string{"ManagedIdentityCredential", "no token file specified", "no tenant ID specified", "AZURE_FEDERATED_TOKEN_FILE", "missing environment variable"},
+		Pattern:     regexp.MustCompile(`ManagedIdentityCredential|no token file specified|no tenant ID specified|AZURE_FEDERATED_TOKEN_FILE[^\n]{0,40}(?:not set|missing|empty)|EnvironmentCredential: missing environment variable`),
+		Remediation: fixIdentity},
+	{Def: identity.ClientIDMissing, Layer: LayerCredential,
+		Anchors:     []string{"no client ID specified", "AZURE_CLIENT_ID is required"},
+		Pattern:     regexp.MustCompile(`no client ID specified|AZURE_CLIENT_ID is required`),
+		Overrides:   []string{"wi-not-injected"},
+		Remediation: fixIdentity},
+	{Def: TokenFileUnreadable, Layer: LayerCredential,
+		Anchors:   []string{"azure-identity-token", "failed to read token file", "WorkloadIdentityCredential", "ClientAssertionCredential"},
+		Pattern:   regexp.MustCompile(`(?:(?:WorkloadIdentity|ClientAssertion)Credential[^\n]{0,80}?|failed to read token file[^\n]{0,20}?)open (?P<tokenFile>\S+): (?:no such file or directory|permission denied)|open (?P<tokenFile2>\S*azure-identity-token): (?:no such file or directory|permission denied)`),
+		Overrides: []string{"wi-not-injected"},
+		Remediation: []string{
+			"kubectl aksbackup identity status -n {namespace}   # shows the projected volume and mount of each pod",
+			"kubectl rollout restart deployment -n {namespace} {deployment}",
+		}},
+	{Def: CredentialsFileUnreadable, Layer: LayerCredential,
+		Anchors: []string{"failed to read credentials from file", "error loading environment from credentials", "/credentials/cloud"},
+		Pattern: regexp.MustCompile(`failed to read credentials from file (?P<file>\S+)|error loading environment from credentials file|open (?P<file2>/credentials/\S+): no such file`),
+		Remediation: []string{
+			"kubectl get bsl -n {namespace} {bsl} -o jsonpath='{.spec.credential}'",
+			"kubectl get secret -n {namespace}   # the secret and key named there must exist",
+		}},
+	{Def: PodIdentityIntercept, Layer: LayerCredential,
+		Anchors:   []string{"AzureAssignedIdentity", "aad-pod-identity", "no azure identity found for request"},
+		Pattern:   regexp.MustCompile(`AzureAssignedIdentity|aad-pod-identity|no azure identity found for request`),
+		Overrides: []string{"wi-not-injected"},
+		Remediation: []string{
+			"kubectl get pods -A -l app.kubernetes.io/component=nmi   # is aad-pod-identity installed?",
+			"kubectl label namespace {namespace} aadpodidentity.k8s.io/exempt=true   # or remove pod identity (deprecated)",
+			"kubectl aksbackup identity configure -n {namespace} --yes",
+		}},
+	{Def: ManagedIdentityAmbiguous, Layer: LayerCredential,
+		Anchors:     []string{"user assigned identities exist", "Multiple user assigned identities"},
+		Pattern:     regexp.MustCompile(`(?i)multiple user assigned identities exist`),
+		Overrides:   []string{"wi-not-injected"},
+		Remediation: fixIdentity},
+	{Def: azurecheck.OIDCIssuerDisabled, Layer: LayerEntra,
+		Anchors:   []string{"AADSTS70021:", "AADSTS700211:", "kubernetes.default.svc"},
+		Pattern:   regexp.MustCompile(`AADSTS7002(?:1|11):[^\n]*?[Ii]ssuer:? '(?P<issuer>https://kubernetes\.default\.svc[^']*)'`),
+		Overrides: []string{"federated-credential-mismatch"},
+		Remediation: []string{
+			"az aks update -g {resourceGroup} -n {cluster} --enable-oidc-issuer --enable-workload-identity",
+			"kubectl aksbackup identity configure -n {namespace} --yes   # recreates the federated credentials with the new issuer",
+			waitBSL,
+		}},
+	{Def: azurecheck.FederatedCredentialMismatch, Layer: LayerEntra,
+		Anchors: []string{"AADSTS70021:", "AADSTS700211:", "AADSTS700212:", "AADSTS700213:"},
+		Pattern: regexp.MustCompile(`AADSTS70021(?:[123])?:[^\n]*?(?:(?:[Aa]ssertion )?[Ii]ssuer:? '(?P<issuer>[^']*)'|[Ss]ubject:? '(?P<subject>[^']*)'|[Aa]udience:? '(?P<audience>[^']*)'|No matching federated identity record)`),
+		Remediation: []string{
+			"kubectl aksbackup identity status -n {namespace}   # shows the issuer and subjects the credentials need",
+			"kubectl aksbackup identity configure -n {namespace} --yes   # creates the missing or corrected credentials",
+			"az identity federated-credential list -g {resourceGroup} --identity-name {identity}",
+			waitBSL,
+		}},
+	{Def: ClientAssertionExpired, Layer: LayerEntra,
+		Anchors: []string{"AADSTS700024:"},
+		Pattern: regexp.MustCompile(`AADSTS700024:`),
+		Remediation: []string{
+			"kubectl rollout restart deployment -n {namespace} {deployment}   # a new pod gets a fresh projected token",
+			"check the node clock (chrony/NTP) if it happens again",
+		}},
+	{Def: TenantNotFound, Layer: LayerEntra,
+		Anchors: []string{"AADSTS90002:", "AADSTS900023:"},
+		Pattern: regexp.MustCompile(`AADSTS90002:[^\n]*?[Tt]enant '(?P<tenant>[^']*)'|AADSTS900023:[^\n]*?identifier '(?P<tenant2>[^']*)'|AADSTS900?0023?:`),
+		Remediation: []string{
+			"az account show --query tenantId -o tsv   # the tenant the identity lives in",
+			"kubectl get sa -n {namespace} -o yaml | grep azure.workload.identity/tenant-id   # remove or correct a wrong override",
+		}},
+	{Def: OIDCIssuerUnreachable, Layer: LayerEntra,
+		Anchors: []string{"AADSTS50166:", "AADSTS90061:"},
+		Pattern: regexp.MustCompile(`AADSTS(?:50166|90061):`),
+		Remediation: []string{
+			"az aks show -g {resourceGroup} -n {cluster} --query oidcIssuerProfile.issuerUrl -o tsv",
+			"curl -s {issuer}.well-known/openid-configuration   # must answer publicly",
+			"kubectl aksbackup identity status -n {namespace}",
+		}},
+	{Def: ApplicationNotFound, Layer: LayerEntra,
+		Anchors:     []string{"AADSTS700016:"},
+		Pattern:     regexp.MustCompile(`AADSTS700016:[^\n]*?identifier '(?P<clientID>[^']*)'|AADSTS700016:`),
+		Remediation: fixIdentity},
+	{Def: ClientSecretInvalid, Layer: LayerEntra,
+		Anchors: []string{"AADSTS7000215:", "AADSTS7000222:"},
+		Pattern: regexp.MustCompile(`AADSTS70002(?:15|22):`),
+		Remediation: []string{
+			"kubectl aksbackup identity configure -n {namespace} --yes   # switch to workload identity; no secret to expire",
+			"kubectl get bsl -n {namespace} {bsl} -o jsonpath='{.spec.credential}'   # or rotate the secret this names",
+		}},
+	{Def: BSLConfigIncomplete, Layer: LayerConfig,
+		Anchors: []string{"is required in BSL", "is required in the BSL", "required in BSL or credential", "config has invalid keys", "BackupStorageLocation spec is invalid", "failed to parse bool from useAAD"},
+		Pattern: regexp.MustCompile(`(?P<key>storageAccount|resource group|subscription ID) is required in (?:the )?BSL|config has invalid keys \[(?P<key2>[^\]]*)\]|BackupStorageLocation spec is invalid|failed to parse bool from useAAD`),
+		Remediation: []string{
+			"kubectl aksbackup bsl -n {namespace} {bsl}   # shows the config keys that are set",
+			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"storageAccount\":\"{account}\",\"resourceGroup\":\"{resourceGroup}\",\"subscriptionId\":\"{subscription}\",\"useAAD\":\"true\"}}}'",
+		}},
+	{Def: SubscriptionInvalid, Layer: LayerConfig,
+		Anchors:   []string{"SubscriptionNotFound", "InvalidSubscriptionId"},
+		Pattern:   regexp.MustCompile(`SubscriptionNotFound|InvalidSubscriptionId`),
+		Overrides: []string{"storage-key-misconfigured"},
+		Remediation: []string{
+			"az account list --query \"[].{name:name,id:id}\" -o table",
+			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"subscriptionId\":\"<subscription-id>\"}}}'",
+		}},
+	{Def: StorageKeyMisconfigured, Layer: LayerConfig,
+		Anchors: []string{"no storage account access key with key", "AuthenticationFailed", "storage key with Full permissions", "failed to list storage account access keys"},
+		Pattern: regexp.MustCompile(`no storage account access key with key (?P<keyName>\S+)|` + blobError + `AuthenticationFailed\b|no storage key with Full permissions|failed to list storage account access keys`),
+		Remediation: []string{
+			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"useAAD\":\"true\",\"storageAccountKeyEnvVar\":null}}}'   # use the workload identity instead of a key",
+			waitBSL,
+		}},
+	{Def: StorageAccountReadDenied, Layer: LayerConfig,
+		Anchors:     []string{"failed to retrieve the storage account properties"},
+		Pattern:     regexp.MustCompile(`failed to retrieve the storage account properties`),
+		Remediation: []string{"optional: az role assignment create --assignee {clientID} --role Reader --scope <storage-account-id>   # lets Velero read the account's real endpoint"}},
+	{Def: StorageURIInvalid, Layer: LayerConfig,
+		Anchors:   []string{"no such host", "unsupported protocol scheme", "storageAccountURI"},
+		Pattern:   regexp.MustCompile(`lookup (?P<host>[\w.-]+\.blob\.[\w.-]+)(?: on [^\s:]+(?::\d+)?)?: no such host|unsupported protocol scheme|storageAccountURI[^\n]{0,80}(?:invalid|parse)`),
+		Overrides: []string{"extension-egress-blocked"},
+		Remediation: []string{
+			"az storage account show -g {resourceGroup} -n {account} --query primaryEndpoints.blob -o tsv",
+			"kubectl aksbackup bsl -n {namespace} {bsl}   # compare storageAccount and storageAccountURI",
+		}},
+	{Def: azurecheck.StorageNetworkBlocked, Layer: LayerStorage,
+		Anchors: []string{"AuthorizationFailure"},
+		Pattern: regexp.MustCompile(blobError + `AuthorizationFailure\b`),
+		Remediation: []string{
+			"az storage account show -g {resourceGroup} -n {account} --query \"{public:publicNetworkAccess,rules:networkRuleSet}\"",
+			"az storage account network-rule add -g {resourceGroup} --account-name {account} --subnet <aks-subnet-id>   # or a private endpoint",
+			waitBSL,
+		}},
+	{Def: azurecheck.SharedKeyDisabled, Layer: LayerStorage,
+		Anchors: []string{"KeyBasedAuthenticationNotPermitted"},
+		Pattern: regexp.MustCompile(`KeyBasedAuthenticationNotPermitted`),
+		Remediation: []string{
+			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"useAAD\":\"true\"}}}'",
+			"kubectl aksbackup identity configure -n {namespace} --yes",
+			waitBSL,
+		}},
+	{Def: azurecheck.BlobDataRoleMissing, Layer: LayerStorage,
+		Anchors: []string{"AuthorizationPermissionMismatch"},
+		Pattern: regexp.MustCompile(`AuthorizationPermissionMismatch`),
+		Remediation: []string{
+			"kubectl aksbackup identity configure -n {namespace} --yes   # grants Storage Blob Data Contributor on the account",
+			"az role assignment create --assignee {clientID} --role \"Storage Blob Data Contributor\" --scope $(az storage account show -g {resourceGroup} -n {account} --query id -o tsv)",
+			waitBSL + "   # role assignments take up to 10 minutes to apply",
+		}},
+	{Def: azurecheck.ContainerNotFound, Layer: LayerStorage,
+		Anchors: []string{"ContainerNotFound"},
+		Pattern: regexp.MustCompile(`ContainerNotFound`),
+		Remediation: []string{
+			"az storage container create --account-name {account} --name {container} --auth-mode login",
+			waitBSL,
+		}},
+	{Def: PluginMissing, Layer: LayerPlatform,
+		Anchors: []string{"unable to locate ObjectStore plugin", "unable to locate VolumeSnapshotter plugin"},
+		Pattern: regexp.MustCompile(`unable to locate (?:ObjectStore|VolumeSnapshotter) plugin named (?P<plugin>\S+)`),
+		Remediation: []string{
+			"kubectl get deploy -n {namespace} {deployment} -o jsonpath='{.spec.template.spec.initContainers[*].image}'",
+			"kubectl logs -n {namespace} deploy/{deployment} -c velero-plugin-for-microsoft-azure",
+		}},
+	{Def: PluginOOM, Layer: LayerPlatform,
+		Anchors: []string{"OOMKilled", "signal: killed"},
+		Pattern: regexp.MustCompile(`OOMKilled|plugin process exited[^\n]*signal: killed|signal: killed[^\n]*plugin`),
+		Remediation: []string{
+			"kubectl describe pod -n {namespace} -l app.kubernetes.io/name={deployment}   # Last State: OOMKilled",
+			"raise the velero container's memory limit (AKS Backup: az k8s-extension update ... --configuration-settings resources.limits.memory=2Gi)",
+		}},
+	{Def: ExtensionEgressBlocked, Layer: LayerPlatform,
+		Anchors: []string{": i/o timeout", "Client.Timeout exceeded", "connection refused", "connection reset by peer", "TLS handshake timeout", "no route to host", "network is unreachable", "no such host"},
+		Pattern: regexp.MustCompile(azureHosts + `[^\n]{0,200}?` + netFailure),
+		Remediation: []string{
+			"allow egress to login.microsoftonline.com, management.azure.com, *.blob.core.windows.net and *.dp.kubernetesconfiguration.azure.com (AKS Backup network requirements)",
+			"kubectl get networkpolicy -n {namespace}",
+		}},
+	{Def: APIServerUnreachable, Layer: LayerPlatform,
+		Anchors: []string{"Unable to connect to the server", "Failed to watch", "failed to list", "10.0.0.1:443", "unable to retrieve the complete list of server APIs"},
+		Pattern: regexp.MustCompile(`Unable to connect to the server|(?:Failed to watch|failed to list)[^\n]{0,300}?` + netFailure + `|dial tcp 10\.0\.0\.1:443|unable to retrieve the complete list of server APIs`),
+		Remediation: []string{
+			"kubectl get --raw /readyz?verbose",
+			"kubectl get networkpolicy -n {namespace}   # egress to the API server must be allowed",
+		}},
+	{Def: InsufficientResources, Layer: LayerPlatform,
+		Anchors: []string{"Insufficient cpu", "Insufficient memory", "Insufficient ephemeral-storage", "Too many pods"},
+		Pattern: regexp.MustCompile(`Insufficient (?:cpu|memory|ephemeral-storage)|Too many pods`),
+		Remediation: []string{
+			"kubectl get events -n {namespace} --field-selector reason=FailedScheduling",
+			"scale the node pool or lower the extension's resource requests",
+		}},
+	{Def: BSLUnavailable, Layer: LayerSymptom,
+		Anchors: []string{"is unavailable", "marking as unavailable", "Unavailable"},
+		Pattern: regexp.MustCompile(`BackupStorageLocation "(?P<bslName>[^"]+)" is unavailable|marking as unavailable|Phase:\s+Unavailable|"phase":\s*"Unavailable"|\bphase=Unavailable|available/unavailable/unknown: \d+/[1-9]`),
+		Remediation: []string{
+			"kubectl aksbackup identity status -n {namespace}",
+			waitBSL,
+		}},
+}
+
+// successPattern marks a BSL validated again: findings about it before this line are resolved.
+var (
+	successAnchors = []string{"marking as available"}
+	successPattern = regexp.MustCompile(`BackupStorageLocations? is valid, marking as available`)
+)
