@@ -45,6 +45,19 @@ func (f *profileFlags) Resolve(factory kube.Factory) (profile.Profile, error) {
 	})
 }
 
+// ResolveWithoutCluster is Resolve for commands that may run without a kubeconfig (triage --file):
+// -n still applies when it can be read, else the profile's own namespace.
+func (f *profileFlags) ResolveWithoutCluster(factory kube.Factory) (profile.Profile, error) {
+	explicitNS, contextNS, err := factory.Namespaces()
+	if err != nil {
+		explicitNS, contextNS = "", ""
+	}
+	return profile.Resolve(profile.Selection{
+		Profile: f.Name, ServiceAccounts: f.ServiceAccounts, Deployments: f.Deployments,
+		Namespace: explicitNS, DefaultNamespace: contextNS,
+	})
+}
+
 // dryRunMode is kubectl's --dry-run.
 type dryRunMode string
 

@@ -40,6 +40,8 @@ Identity and tells you, on one screen, why a BackupStorageLocation is not Availa
 		NewIdentityCommand(factory, streams),
 		NewRestartCommand(factory, streams),
 		NewTrustedAccessCommand(factory, streams),
+		NewBSLCommand(factory, streams),
+		NewTriageCommand(factory, streams),
 	)
 	return cmd
 }

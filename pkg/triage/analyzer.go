@@ -47,17 +47,17 @@ type Analyzer struct {
 }
 
 type group struct {
-	sig              *Signature
-	count            int
-	first, last      time.Time
-	firstSeq         int
-	lastSeq          int
-	evidence         []string
-	affected         []string
-	values           map[string]string
-	bslNames         map[string]bool
-	anyWithoutBSL    bool
-	lastEvidenceSeen string
+	sig           *Signature
+	count         int
+	first, last   time.Time
+	firstSeq      int
+	lastSeq       int
+	samples       []evidenceSample
+	latest        *evidenceSample
+	affected      []string
+	values        map[string]string
+	bslNames      map[string]bool
+	anyWithoutBSL bool
 }
 
 // NewAnalyzer starts an analysis. ctx may be nil.
@@ -79,6 +79,12 @@ func init() {
 		s := &Catalog[i]
 		signatureOf[s.Def.ID] = s
 		anchors = append(anchors, s.Anchors...)
+		for _, a := range s.Anchors {
+			s.anchorBytes = append(s.anchorBytes, []byte(a))
+		}
+		for _, r := range s.Requires {
+			s.requireBytes = append(s.requireBytes, []byte(r))
+		}
 	}
 	anchors = append(anchors, successAnchors...)
 	var err error
@@ -230,7 +236,9 @@ func boolToInt(b bool) int {
 
 // AddText analyses one entry that did not come from a log, such as a BSL's status message.
 func (a *Analyzer) AddText(text, source string) {
-	a.sources = append(a.sources, source)
+	if !contains(a.sources, source) {
+		a.sources = append(a.sources, source)
+	}
 	a.linesRead += int64(strings.Count(text, "\n") + 1)
 	a.addRecord([]byte(text))
 }
@@ -241,28 +249,38 @@ type match struct {
 	at     int
 }
 
-// addRecord matches one entry against the catalog.
+// addRecord matches one entry against the catalog. Most prefilter hits are ordinary lines that
+// share a word with an anchor; checking the anchors on the raw bytes first spares them the parse.
 func (a *Analyzer) addRecord(raw []byte) {
 	a.sequence++
+	success := bytes.Contains(raw, successLiteral)
+	if success {
+		// A healthy validation: only its location matters, and it is the most frequent line of a
+		// healthy log, so read the name without parsing the line.
+		a.recovered[bslName(fieldValue(raw, bslField))] = a.sequence
+		return
+	}
+	var candidates []*Signature
+	for i := range Catalog {
+		if s := &Catalog[i]; containsAnyBytes(raw, s.anchorBytes) && (s.requireBytes == nil || containsAnyBytes(raw, s.requireBytes)) {
+			candidates = append(candidates, s)
+		}
+	}
+	if len(candidates) == 0 {
+		return
+	}
 	r := parseRecord(raw, a.now)
 	if r.text == "" {
 		return
 	}
-	if successPattern.MatchString(r.text) {
-		a.recovered[bslName(r.bsl)] = a.sequence
-		return
-	}
 	var matches []match
-	for i := range Catalog {
-		s := &Catalog[i]
-		if !containsAny(r.text, s.Anchors) && !containsAny(r.raw, s.Anchors) {
-			continue
+	for _, s := range candidates {
+		for _, re := range s.Patterns {
+			if loc := re.FindStringSubmatchIndex(r.text); loc != nil {
+				matches = append(matches, match{sig: s, values: captures(re, r.text, loc), at: loc[0]})
+				break
+			}
 		}
-		loc := s.Pattern.FindStringSubmatchIndex(r.text)
-		if loc == nil {
-			continue
-		}
-		matches = append(matches, match{sig: s, values: captures(s.Pattern, r.text, loc), at: loc[0]})
 	}
 	if len(matches) == 0 {
 		return
@@ -273,13 +291,49 @@ func (a *Analyzer) addRecord(raw []byte) {
 			overridden[id] = true
 		}
 	}
-	common := extractValues(r.text)
+	var common map[string]string
 	for _, m := range matches {
 		if overridden[m.sig.Def.ID] {
 			continue
 		}
+		if common == nil && a.needsValues(m.sig) {
+			common = extractValues(r.text)
+		}
 		a.add(m, r, common)
 	}
+}
+
+var (
+	successLiteral = []byte(successAnchors[0])
+	bslField       = []byte("backup-storage-location=")
+)
+
+// fieldValue reads a logrus key=value (or key="value") without parsing the whole line.
+func fieldValue(line, key []byte) string {
+	i := bytes.Index(line, key)
+	if i < 0 {
+		return ""
+	}
+	v := line[i+len(key):]
+	if len(v) > 0 && v[0] == '"' {
+		v = v[1:]
+		if end := bytes.IndexByte(v, '"'); end >= 0 {
+			return string(v[:end])
+		}
+	}
+	if end := bytes.IndexAny(v, " \r\n"); end >= 0 {
+		v = v[:end]
+	}
+	return string(v)
+}
+
+func containsAnyBytes(b []byte, subs [][]byte) bool {
+	for _, sub := range subs {
+		if bytes.Contains(b, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func containsAny(s string, subs []string) bool {
@@ -297,10 +351,8 @@ func captures(re *regexp.Regexp, text string, loc []int) map[string]string {
 		if name == "" || loc[2*i] < 0 {
 			continue
 		}
-		// Alternatives capture the same value under name and name2.
-		key := strings.TrimRight(name, "0123456789")
-		if values[key] == "" {
-			values[key] = text[loc[2*i]:loc[2*i+1]]
+		if values[name] == "" {
+			values[name] = text[loc[2*i]:loc[2*i+1]]
 		}
 	}
 	return values
@@ -331,6 +383,15 @@ func extractValues(text string) map[string]string {
 	return values
 }
 
+// valueSamples is how many occurrences of a finding feed its values and evidence; the values of
+// a repeated error do not change, and the work (regexps, redaction) is then done once per finding.
+const valueSamples = 2
+
+func (a *Analyzer) needsValues(s *Signature) bool {
+	g := a.groups[s.Def.ID]
+	return g == nil || g.count < valueSamples
+}
+
 func (a *Analyzer) add(m match, r record, common map[string]string) {
 	g := a.groups[m.sig.Def.ID]
 	if g == nil {
@@ -347,6 +408,14 @@ func (a *Analyzer) add(m match, r record, common map[string]string) {
 			g.last = r.time
 		}
 	}
+	g.noteLocation(r, m.values["bslName"])
+	sample := evidenceSample{raw: r.raw, at: m.at, text: r.text}
+	if g.count > valueSamples {
+		// Evidence keeps the first occurrences and the latest; it is redacted and cut in Report.
+		g.latest = &sample
+		return
+	}
+	g.samples = append(g.samples, sample)
 	for k, v := range common {
 		if g.values[k] == "" {
 			g.values[k] = v
@@ -357,35 +426,52 @@ func (a *Analyzer) add(m match, r record, common map[string]string) {
 			g.values[k] = v
 		}
 	}
-	bsl := r.bsl
-	if bsl == "" && m.values["bslName"] != "" {
-		bsl = m.values["bslName"]
+	if g.values["namespace"] == "" && strings.Contains(r.bsl, "/") {
+		g.values["namespace"] = r.bsl[:strings.IndexByte(r.bsl, '/')]
 	}
-	switch {
-	case bsl != "":
+	if g.values["bsl"] == "" && len(g.bslNames) > 0 {
+		for name := range g.bslNames {
+			g.values["bsl"] = name
+		}
+	}
+}
+
+// noteLocation records the BSL (from the line's field or its text) and the backup a line concerns.
+func (g *group) noteLocation(r record, bslFromText string) {
+	bsl := r.bsl
+	if bsl == "" {
+		bsl = bslFromText
+	}
+	if bsl != "" {
 		g.bslNames[bslName(bsl)] = true
 		g.affected = addAffected(g.affected, "bsl/"+bsl)
-		if strings.Contains(bsl, "/") && g.values["namespace"] == "" {
-			g.values["namespace"] = bsl[:strings.IndexByte(bsl, '/')]
-		}
-		if g.values["bsl"] == "" {
-			g.values["bsl"] = bslName(bsl)
-		}
-	default:
+	} else {
 		g.anyWithoutBSL = true
 	}
 	if r.backup != "" {
 		g.affected = addAffected(g.affected, "backup/"+r.backup)
 	}
-	// Evidence: the first lines and the latest, distinct, redacted and cut to a readable length.
-	line := evidenceLine(r.raw, m.at, r.text)
-	if len(g.evidence) < maxEvidence {
-		if !contains(g.evidence, line) {
-			g.evidence = append(g.evidence, line)
-		}
-	} else if line != g.evidence[maxEvidence-1] && !contains(g.evidence, line) {
-		g.lastEvidenceSeen = line
+}
+
+type evidenceSample struct {
+	raw, text string
+	at        int
+}
+
+// evidence renders the samples as at most maxEvidence distinct lines.
+func (g *group) evidenceLines() []string {
+	samples := g.samples
+	if g.latest != nil {
+		samples = append(samples[:len(samples):len(samples)], *g.latest)
 	}
+	var out []string
+	for _, s := range samples {
+		line := evidenceLine(s.raw, s.at, s.text)
+		if !contains(out, line) && len(out) < maxEvidence {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {
@@ -479,11 +565,8 @@ func (a *Analyzer) Report() Report {
 			Title:    g.sig.Def.Title,
 			Message:  g.sig.Def.Explanation,
 			Count:    g.count,
-			Evidence: append([]string(nil), g.evidence...),
+			Evidence: g.evidenceLines(),
 			Affected: g.affected,
-		}
-		if g.lastEvidenceSeen != "" {
-			f.Evidence[maxEvidence-1] = g.lastEvidenceSeen
 		}
 		if !g.first.IsZero() {
 			first, last := g.first.UTC(), g.last.UTC()
@@ -586,4 +669,13 @@ func (a *Analyzer) fill(templates []string, found map[string]string) []string {
 		})))
 	}
 	return out
+}
+
+// SetContextDefaults adds context values that are not set yet.
+func (a *Analyzer) SetContextDefaults(ctx Context) {
+	for k, v := range ctx {
+		if a.context[k] == "" && v != "" {
+			a.context[k] = v
+		}
+	}
 }

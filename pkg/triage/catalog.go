@@ -2,6 +2,8 @@ package triage
 
 import (
 	"regexp"
+	"sort"
+	"strings"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
@@ -30,14 +32,29 @@ type Signature struct {
 	// Anchors are literals of which at least one occurs in every matching line; the prefilter
 	// searches for them, so a line without any is never parsed.
 	Anchors []string
-	// Pattern must match the line's unescaped text. Named groups (issuer, subject, account, ...)
-	// fill the remediation's {placeholders}.
-	Pattern *regexp.Regexp
+	// Patterns are tried in order on the line's unescaped text; the first match counts. Each starts
+	// with a literal, so Go's regexp skips to it with a fast string search instead of running its
+	// automaton over the whole line. Named groups (issuer, subject, account, ...) fill the
+	// remediation's {placeholders}.
+	Patterns []*regexp.Regexp
+	// Requires, when set, lists literals of which one must also occur before any pattern runs:
+	// a cheap test that spares the regexp engine the lines that only share an anchor.
+	Requires []string
 	// Overrides lists less specific IDs that this one replaces when both match the same line.
 	Overrides []string
 	// Remediation lines; {name} is filled from values found in the log or given as context, and
 	// left as <name> otherwise.
 	Remediation []string
+
+	anchorBytes, requireBytes [][]byte
+}
+
+func res(patterns ...string) []*regexp.Regexp {
+	out := make([]*regexp.Regexp, len(patterns))
+	for i, p := range patterns {
+		out[i] = regexp.MustCompile(p)
+	}
+	return out
 }
 
 func define(id string, sev findings.Severity, title, explanation string) *findings.Definition {
@@ -90,13 +107,6 @@ var (
 		Explanation: "Velero validates the location every validationFrequency and marks it Unavailable when the check fails; no backup runs against it until it is Available again."})
 )
 
-var (
-	blobError = `(?:ERROR CODE:\s*|<Code>|\b)`
-	// azureHosts are the public-cloud and sovereign endpoints the extension talks to.
-	azureHosts = `(?P<host>[\w.-]*(?:login\.microsoftonline\.(?:com|us)|login\.chinacloudapi\.cn|management\.(?:azure\.com|usgovcloudapi\.net|chinacloudapi\.cn)|\.blob\.core\.(?:windows\.net|usgovcloudapi\.net|chinacloudapi\.cn)|\.blob\.storage\.azure\.net|\.(?:dp|data)\.kubernetesconfiguration\.azure\.com|mcr\.microsoft\.com))`
-	netFailure = `(?:i/o timeout|Client\.Timeout exceeded|connection refused|connection reset by peer|TLS handshake timeout|no route to host|network is unreachable|no such host)`
-)
-
 // remediations used by several entries.
 var (
 	fixIdentity = []string{
@@ -111,31 +121,32 @@ var (
 var Catalog = []Signature{
 	{Def: identity.NotInjected, Layer: LayerCredential,
 		Anchors:     []string{"ManagedIdentityCredential", "no token file specified", "no tenant ID specified", "AZURE_FEDERATED_TOKEN_FILE", "missing environment variable"},
-		Pattern:     regexp.MustCompile(`ManagedIdentityCredential|no token file specified|no tenant ID specified|AZURE_FEDERATED_TOKEN_FILE[^\n]{0,40}(?:not set|missing|empty)|EnvironmentCredential: missing environment variable`),
+		Patterns:    res(`ManagedIdentityCredential`, `no token file specified`, `no tenant ID specified`, `AZURE_FEDERATED_TOKEN_FILE[^\n]{0,40}(?:not set|missing|empty)`, `EnvironmentCredential: missing environment variable`),
 		Remediation: fixIdentity},
 	{Def: identity.ClientIDMissing, Layer: LayerCredential,
 		Anchors:     []string{"no client ID specified", "AZURE_CLIENT_ID is required"},
-		Pattern:     regexp.MustCompile(`no client ID specified|AZURE_CLIENT_ID is required`),
+		Patterns:    res(`no client ID specified`, `AZURE_CLIENT_ID is required`),
 		Overrides:   []string{"wi-not-injected"},
 		Remediation: fixIdentity},
 	{Def: TokenFileUnreadable, Layer: LayerCredential,
 		Anchors:   []string{"azure-identity-token", "failed to read token file", "WorkloadIdentityCredential", "ClientAssertionCredential"},
-		Pattern:   regexp.MustCompile(`(?:(?:WorkloadIdentity|ClientAssertion)Credential[^\n]{0,80}?|failed to read token file[^\n]{0,20}?)open (?P<tokenFile>\S+): (?:no such file or directory|permission denied)|open (?P<tokenFile2>\S*azure-identity-token): (?:no such file or directory|permission denied)`),
+		Requires:  []string{": no such file or directory", ": permission denied"},
+		Patterns:  res(`(?:WorkloadIdentity|ClientAssertion)Credential[^\n]*?open (?P<tokenFile>\S+): (?:no such file or directory|permission denied)`, `failed to read token file[^\n]{0,20}?open (?P<tokenFile>\S+): (?:no such file or directory|permission denied)`, `open (?P<tokenFile>\S*azure-identity-token): (?:no such file or directory|permission denied)`),
 		Overrides: []string{"wi-not-injected"},
 		Remediation: []string{
 			"kubectl aksbackup identity status -n {namespace}   # shows the projected volume and mount of each pod",
 			"kubectl rollout restart deployment -n {namespace} {deployment}",
 		}},
 	{Def: CredentialsFileUnreadable, Layer: LayerCredential,
-		Anchors: []string{"failed to read credentials from file", "error loading environment from credentials", "/credentials/cloud"},
-		Pattern: regexp.MustCompile(`failed to read credentials from file (?P<file>\S+)|error loading environment from credentials file|open (?P<file2>/credentials/\S+): no such file`),
+		Anchors:  []string{"failed to read credentials from file", "error loading environment from credentials", "/credentials/cloud"},
+		Patterns: res(`failed to read credentials from file (?P<file>\S+)`, `error loading environment from credentials file`, `open (?P<file>/credentials/\S+): no such file`),
 		Remediation: []string{
 			"kubectl get bsl -n {namespace} {bsl} -o jsonpath='{.spec.credential}'",
 			"kubectl get secret -n {namespace}   # the secret and key named there must exist",
 		}},
 	{Def: PodIdentityIntercept, Layer: LayerCredential,
 		Anchors:   []string{"AzureAssignedIdentity", "aad-pod-identity", "no azure identity found for request"},
-		Pattern:   regexp.MustCompile(`AzureAssignedIdentity|aad-pod-identity|no azure identity found for request`),
+		Patterns:  res(`AzureAssignedIdentity`, `aad-pod-identity`, `no azure identity found for request`),
 		Overrides: []string{"wi-not-injected"},
 		Remediation: []string{
 			"kubectl get pods -A -l app.kubernetes.io/component=nmi   # is aad-pod-identity installed?",
@@ -144,12 +155,12 @@ var Catalog = []Signature{
 		}},
 	{Def: ManagedIdentityAmbiguous, Layer: LayerCredential,
 		Anchors:     []string{"user assigned identities exist", "Multiple user assigned identities"},
-		Pattern:     regexp.MustCompile(`(?i)multiple user assigned identities exist`),
+		Patterns:    res(`[Mm]ultiple user assigned identities exist`),
 		Overrides:   []string{"wi-not-injected"},
 		Remediation: fixIdentity},
 	{Def: azurecheck.OIDCIssuerDisabled, Layer: LayerEntra,
 		Anchors:   []string{"AADSTS70021:", "AADSTS700211:", "kubernetes.default.svc"},
-		Pattern:   regexp.MustCompile(`AADSTS7002(?:1|11):[^\n]*?[Ii]ssuer:? '(?P<issuer>https://kubernetes\.default\.svc[^']*)'`),
+		Patterns:  res(`AADSTS7002(?:1|11):[^\n]*?[Ii]ssuer:? '(?P<issuer>https://kubernetes\.default\.svc[^']*)'`),
 		Overrides: []string{"federated-credential-mismatch"},
 		Remediation: []string{
 			"az aks update -g {resourceGroup} -n {cluster} --enable-oidc-issuer --enable-workload-identity",
@@ -157,8 +168,8 @@ var Catalog = []Signature{
 			waitBSL,
 		}},
 	{Def: azurecheck.FederatedCredentialMismatch, Layer: LayerEntra,
-		Anchors: []string{"AADSTS70021:", "AADSTS700211:", "AADSTS700212:", "AADSTS700213:"},
-		Pattern: regexp.MustCompile(`AADSTS70021(?:[123])?:[^\n]*?(?:(?:[Aa]ssertion )?[Ii]ssuer:? '(?P<issuer>[^']*)'|[Ss]ubject:? '(?P<subject>[^']*)'|[Aa]udience:? '(?P<audience>[^']*)'|No matching federated identity record)`),
+		Anchors:  []string{"AADSTS70021:", "AADSTS700211:", "AADSTS700212:", "AADSTS700213:"},
+		Patterns: res(`AADSTS70021(?:[123])?:[^\n]*?(?:(?:[Aa]ssertion )?[Ii]ssuer:? '(?P<issuer>[^']*)'|[Ss]ubject:? '(?P<subject>[^']*)'|[Aa]udience:? '(?P<audience>[^']*)'|No matching federated identity record)`),
 		Remediation: []string{
 			"kubectl aksbackup identity status -n {namespace}   # shows the issuer and subjects the credentials need",
 			"kubectl aksbackup identity configure -n {namespace} --yes   # creates the missing or corrected credentials",
@@ -166,22 +177,22 @@ var Catalog = []Signature{
 			waitBSL,
 		}},
 	{Def: ClientAssertionExpired, Layer: LayerEntra,
-		Anchors: []string{"AADSTS700024:"},
-		Pattern: regexp.MustCompile(`AADSTS700024:`),
+		Anchors:  []string{"AADSTS700024:"},
+		Patterns: res(`AADSTS700024:`),
 		Remediation: []string{
 			"kubectl rollout restart deployment -n {namespace} {deployment}   # a new pod gets a fresh projected token",
 			"check the node clock (chrony/NTP) if it happens again",
 		}},
 	{Def: TenantNotFound, Layer: LayerEntra,
-		Anchors: []string{"AADSTS90002:", "AADSTS900023:"},
-		Pattern: regexp.MustCompile(`AADSTS90002:[^\n]*?[Tt]enant '(?P<tenant>[^']*)'|AADSTS900023:[^\n]*?identifier '(?P<tenant2>[^']*)'|AADSTS900?0023?:`),
+		Anchors:  []string{"AADSTS90002:", "AADSTS900023:"},
+		Patterns: res(`AADSTS90002:[^\n]*?[Tt]enant '(?P<tenant>[^']*)'`, `AADSTS900023:[^\n]*?identifier '(?P<tenant>[^']*)'`, `AADSTS900?0023?:`),
 		Remediation: []string{
 			"az account show --query tenantId -o tsv   # the tenant the identity lives in",
 			"kubectl get sa -n {namespace} -o yaml | grep azure.workload.identity/tenant-id   # remove or correct a wrong override",
 		}},
 	{Def: OIDCIssuerUnreachable, Layer: LayerEntra,
-		Anchors: []string{"AADSTS50166:", "AADSTS90061:"},
-		Pattern: regexp.MustCompile(`AADSTS(?:50166|90061):`),
+		Anchors:  []string{"AADSTS50166:", "AADSTS90061:"},
+		Patterns: res(`AADSTS(?:50166|90061):`),
 		Remediation: []string{
 			"az aks show -g {resourceGroup} -n {cluster} --query oidcIssuerProfile.issuerUrl -o tsv",
 			"curl -s {issuer}.well-known/openid-configuration   # must answer publicly",
@@ -189,126 +200,182 @@ var Catalog = []Signature{
 		}},
 	{Def: ApplicationNotFound, Layer: LayerEntra,
 		Anchors:     []string{"AADSTS700016:"},
-		Pattern:     regexp.MustCompile(`AADSTS700016:[^\n]*?identifier '(?P<clientID>[^']*)'|AADSTS700016:`),
+		Patterns:    res(`AADSTS700016:[^\n]*?identifier '(?P<clientID>[^']*)'`, `AADSTS700016:`),
 		Remediation: fixIdentity},
 	{Def: ClientSecretInvalid, Layer: LayerEntra,
-		Anchors: []string{"AADSTS7000215:", "AADSTS7000222:"},
-		Pattern: regexp.MustCompile(`AADSTS70002(?:15|22):`),
+		Anchors:  []string{"AADSTS7000215:", "AADSTS7000222:"},
+		Patterns: res(`AADSTS70002(?:15|22):`),
 		Remediation: []string{
 			"kubectl aksbackup identity configure -n {namespace} --yes   # switch to workload identity; no secret to expire",
 			"kubectl get bsl -n {namespace} {bsl} -o jsonpath='{.spec.credential}'   # or rotate the secret this names",
 		}},
 	{Def: BSLConfigIncomplete, Layer: LayerConfig,
-		Anchors: []string{"is required in BSL", "is required in the BSL", "required in BSL or credential", "config has invalid keys", "BackupStorageLocation spec is invalid", "failed to parse bool from useAAD"},
-		Pattern: regexp.MustCompile(`(?P<key>storageAccount|resource group|subscription ID) is required in (?:the )?BSL|config has invalid keys \[(?P<key2>[^\]]*)\]|BackupStorageLocation spec is invalid|failed to parse bool from useAAD`),
+		Anchors:  []string{"is required in BSL", "is required in the BSL", "required in BSL or credential", "config has invalid keys", "BackupStorageLocation spec is invalid", "failed to parse bool from useAAD"},
+		Patterns: res(`(?P<key>storageAccount|resource group|subscription ID) is required in (?:the )?BSL`, `config has invalid keys \[(?P<key>[^\]]*)\]`, `BackupStorageLocation spec is invalid`, `failed to parse bool from useAAD`),
 		Remediation: []string{
 			"kubectl aksbackup bsl -n {namespace} {bsl}   # shows the config keys that are set",
 			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"storageAccount\":\"{account}\",\"resourceGroup\":\"{resourceGroup}\",\"subscriptionId\":\"{subscription}\",\"useAAD\":\"true\"}}}'",
 		}},
 	{Def: SubscriptionInvalid, Layer: LayerConfig,
 		Anchors:   []string{"SubscriptionNotFound", "InvalidSubscriptionId"},
-		Pattern:   regexp.MustCompile(`SubscriptionNotFound|InvalidSubscriptionId`),
+		Patterns:  res(`SubscriptionNotFound`, `InvalidSubscriptionId`),
 		Overrides: []string{"storage-key-misconfigured"},
 		Remediation: []string{
 			"az account list --query \"[].{name:name,id:id}\" -o table",
 			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"subscriptionId\":\"<subscription-id>\"}}}'",
 		}},
 	{Def: StorageKeyMisconfigured, Layer: LayerConfig,
-		Anchors: []string{"no storage account access key with key", "AuthenticationFailed", "storage key with Full permissions", "failed to list storage account access keys"},
-		Pattern: regexp.MustCompile(`no storage account access key with key (?P<keyName>\S+)|` + blobError + `AuthenticationFailed\b|no storage key with Full permissions|failed to list storage account access keys`),
+		Anchors:  []string{"no storage account access key with key", "AuthenticationFailed", "storage key with Full permissions", "failed to list storage account access keys"},
+		Patterns: res(`no storage account access key with key (?P<keyName>\S+)`, `AuthenticationFailed\b`, `no storage key with Full permissions`, `failed to list storage account access keys`),
 		Remediation: []string{
 			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"useAAD\":\"true\",\"storageAccountKeyEnvVar\":null}}}'   # use the workload identity instead of a key",
 			waitBSL,
 		}},
 	{Def: StorageAccountReadDenied, Layer: LayerConfig,
 		Anchors:     []string{"failed to retrieve the storage account properties"},
-		Pattern:     regexp.MustCompile(`failed to retrieve the storage account properties`),
+		Patterns:    res(`failed to retrieve the storage account properties`),
 		Remediation: []string{"optional: az role assignment create --assignee {clientID} --role Reader --scope <storage-account-id>   # lets Velero read the account's real endpoint"}},
 	{Def: StorageURIInvalid, Layer: LayerConfig,
 		Anchors:   []string{"no such host", "unsupported protocol scheme", "storageAccountURI"},
-		Pattern:   regexp.MustCompile(`lookup (?P<host>[\w.-]+\.blob\.[\w.-]+)(?: on [^\s:]+(?::\d+)?)?: no such host|unsupported protocol scheme|storageAccountURI[^\n]{0,80}(?:invalid|parse)`),
+		Patterns:  res(`lookup (?P<host>[\w.-]+\.blob\.[\w.-]+)(?: on [^\s:]+(?::\d+)?)?: no such host`, `unsupported protocol scheme`, `storageAccountURI[^\n]*?(?:invalid|parse)`),
 		Overrides: []string{"extension-egress-blocked"},
 		Remediation: []string{
 			"az storage account show -g {resourceGroup} -n {account} --query primaryEndpoints.blob -o tsv",
 			"kubectl aksbackup bsl -n {namespace} {bsl}   # compare storageAccount and storageAccountURI",
 		}},
 	{Def: azurecheck.StorageNetworkBlocked, Layer: LayerStorage,
-		Anchors: []string{"AuthorizationFailure"},
-		Pattern: regexp.MustCompile(blobError + `AuthorizationFailure\b`),
+		Anchors:  []string{"AuthorizationFailure"},
+		Patterns: res(`AuthorizationFailure\b`),
 		Remediation: []string{
 			"az storage account show -g {resourceGroup} -n {account} --query \"{public:publicNetworkAccess,rules:networkRuleSet}\"",
 			"az storage account network-rule add -g {resourceGroup} --account-name {account} --subnet <aks-subnet-id>   # or a private endpoint",
 			waitBSL,
 		}},
 	{Def: azurecheck.SharedKeyDisabled, Layer: LayerStorage,
-		Anchors: []string{"KeyBasedAuthenticationNotPermitted"},
-		Pattern: regexp.MustCompile(`KeyBasedAuthenticationNotPermitted`),
+		Anchors:  []string{"KeyBasedAuthenticationNotPermitted"},
+		Patterns: res(`KeyBasedAuthenticationNotPermitted`),
 		Remediation: []string{
 			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"useAAD\":\"true\"}}}'",
 			"kubectl aksbackup identity configure -n {namespace} --yes",
 			waitBSL,
 		}},
 	{Def: azurecheck.BlobDataRoleMissing, Layer: LayerStorage,
-		Anchors: []string{"AuthorizationPermissionMismatch"},
-		Pattern: regexp.MustCompile(`AuthorizationPermissionMismatch`),
+		Anchors:  []string{"AuthorizationPermissionMismatch"},
+		Patterns: res(`AuthorizationPermissionMismatch`),
 		Remediation: []string{
 			"kubectl aksbackup identity configure -n {namespace} --yes   # grants Storage Blob Data Contributor on the account",
 			"az role assignment create --assignee {clientID} --role \"Storage Blob Data Contributor\" --scope $(az storage account show -g {resourceGroup} -n {account} --query id -o tsv)",
 			waitBSL + "   # role assignments take up to 10 minutes to apply",
 		}},
 	{Def: azurecheck.ContainerNotFound, Layer: LayerStorage,
-		Anchors: []string{"ContainerNotFound"},
-		Pattern: regexp.MustCompile(`ContainerNotFound`),
+		Anchors:  []string{"ContainerNotFound"},
+		Patterns: res(`ContainerNotFound`),
 		Remediation: []string{
 			"az storage container create --account-name {account} --name {container} --auth-mode login",
 			waitBSL,
 		}},
 	{Def: PluginMissing, Layer: LayerPlatform,
-		Anchors: []string{"unable to locate ObjectStore plugin", "unable to locate VolumeSnapshotter plugin"},
-		Pattern: regexp.MustCompile(`unable to locate (?:ObjectStore|VolumeSnapshotter) plugin named (?P<plugin>\S+)`),
+		Anchors:  []string{"unable to locate ObjectStore plugin", "unable to locate VolumeSnapshotter plugin"},
+		Patterns: res(`unable to locate (?:ObjectStore|VolumeSnapshotter) plugin named (?P<plugin>\S+)`),
 		Remediation: []string{
 			"kubectl get deploy -n {namespace} {deployment} -o jsonpath='{.spec.template.spec.initContainers[*].image}'",
 			"kubectl logs -n {namespace} deploy/{deployment} -c velero-plugin-for-microsoft-azure",
 		}},
 	{Def: PluginOOM, Layer: LayerPlatform,
-		Anchors: []string{"OOMKilled", "signal: killed"},
-		Pattern: regexp.MustCompile(`OOMKilled|plugin process exited[^\n]*signal: killed|signal: killed[^\n]*plugin`),
+		Anchors:  []string{"OOMKilled", "signal: killed"},
+		Patterns: res(`OOMKilled`, `plugin process exited[^\n]*signal: killed`, `signal: killed[^\n]*plugin`),
 		Remediation: []string{
 			"kubectl describe pod -n {namespace} -l app.kubernetes.io/name={deployment}   # Last State: OOMKilled",
 			"raise the velero container's memory limit (AKS Backup: az k8s-extension update ... --configuration-settings resources.limits.memory=2Gi)",
 		}},
 	{Def: ExtensionEgressBlocked, Layer: LayerPlatform,
-		Anchors: []string{": i/o timeout", "Client.Timeout exceeded", "connection refused", "connection reset by peer", "TLS handshake timeout", "no route to host", "network is unreachable", "no such host"},
-		Pattern: regexp.MustCompile(azureHosts + `[^\n]{0,200}?` + netFailure),
+		// The hosts, not the failures, anchor this entry: "connection refused" is common in healthy
+		// logs, an Azure host next to it is not.
+		Anchors: []string{"login.microsoftonline.", "login.chinacloudapi.cn", "management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn",
+			".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn", ".blob.storage.azure.net", "kubernetesconfiguration.azure.com", "mcr.microsoft.com"},
+		Requires: []string{"i/o timeout", "Client.Timeout exceeded", "connection refused", "connection reset by peer", "TLS handshake timeout", "no route to host", "network is unreachable", "no such host"},
+		Patterns: res(`https?://(?P<host>[\w.-]*(?:login\.microsoftonline\.(?:com|us)|login\.chinacloudapi\.cn|management\.(?:azure\.com|usgovcloudapi\.net|chinacloudapi\.cn)|\.blob\.core\.(?:windows\.net|usgovcloudapi\.net|chinacloudapi\.cn)|\.blob\.storage\.azure\.net|\.(?:dp|data)\.kubernetesconfiguration\.azure\.com|mcr\.microsoft\.com))[^\n]*?(?:i/o timeout|Client\.Timeout exceeded|connection refused|connection reset by peer|TLS handshake timeout|no route to host|network is unreachable|no such host)`, `lookup (?P<host>[\w.-]*(?:login\.microsoftonline\.(?:com|us)|login\.chinacloudapi\.cn|management\.(?:azure\.com|usgovcloudapi\.net|chinacloudapi\.cn)|mcr\.microsoft\.com))[^\n]{0,60}?: (?:no such host|i/o timeout)`),
 		Remediation: []string{
 			"allow egress to login.microsoftonline.com, management.azure.com, *.blob.core.windows.net and *.dp.kubernetesconfiguration.azure.com (AKS Backup network requirements)",
 			"kubectl get networkpolicy -n {namespace}",
 		}},
 	{Def: APIServerUnreachable, Layer: LayerPlatform,
-		Anchors: []string{"Unable to connect to the server", "Failed to watch", "failed to list", "10.0.0.1:443", "unable to retrieve the complete list of server APIs"},
-		Pattern: regexp.MustCompile(`Unable to connect to the server|(?:Failed to watch|failed to list)[^\n]{0,300}?` + netFailure + `|dial tcp 10\.0\.0\.1:443|unable to retrieve the complete list of server APIs`),
+		Anchors:  []string{"Unable to connect to the server", "Failed to watch", "failed to list", "10.0.0.1:443", "unable to retrieve the complete list of server APIs"},
+		Patterns: res(`Unable to connect to the server`, `(?:Failed to watch|failed to list)[^\n]*?(?:i/o timeout|Client\.Timeout exceeded|connection refused|connection reset by peer|TLS handshake timeout|no route to host|network is unreachable|no such host)`, `dial tcp 10\.0\.0\.1:443`, `unable to retrieve the complete list of server APIs`),
 		Remediation: []string{
 			"kubectl get --raw /readyz?verbose",
 			"kubectl get networkpolicy -n {namespace}   # egress to the API server must be allowed",
 		}},
 	{Def: InsufficientResources, Layer: LayerPlatform,
-		Anchors: []string{"Insufficient cpu", "Insufficient memory", "Insufficient ephemeral-storage", "Too many pods"},
-		Pattern: regexp.MustCompile(`Insufficient (?:cpu|memory|ephemeral-storage)|Too many pods`),
+		Anchors:  []string{"Insufficient cpu", "Insufficient memory", "Insufficient ephemeral-storage", "Too many pods"},
+		Patterns: res(`Insufficient (?:cpu|memory|ephemeral-storage)`, `Too many pods`),
 		Remediation: []string{
 			"kubectl get events -n {namespace} --field-selector reason=FailedScheduling",
 			"scale the node pool or lower the extension's resource requests",
 		}},
 	{Def: BSLUnavailable, Layer: LayerSymptom,
-		Anchors: []string{"is unavailable", "marking as unavailable", "Unavailable"},
-		Pattern: regexp.MustCompile(`BackupStorageLocation "(?P<bslName>[^"]+)" is unavailable|marking as unavailable|Phase:\s+Unavailable|"phase":\s*"Unavailable"|\bphase=Unavailable|available/unavailable/unknown: \d+/[1-9]`),
+		Anchors:  []string{"is unavailable", "marking as unavailable", "Phase:", `"phase"`, "phase=Unavailable", "available/unavailable/unknown"},
+		Patterns: res(`BackupStorageLocation "(?P<bslName>[^"]+)" is unavailable`, `marking as unavailable`, `Phase:\s+Unavailable`, `"phase":\s*"Unavailable"`, `phase=Unavailable`, `available/unavailable/unknown: \d+/[1-9]`),
 		Remediation: []string{
 			"kubectl aksbackup identity status -n {namespace}",
 			waitBSL,
 		}},
 }
 
-// successPattern marks a BSL validated again: findings about it before this line are resolved.
-var (
-	successAnchors = []string{"marking as available"}
-	successPattern = regexp.MustCompile(`BackupStorageLocations? is valid, marking as available`)
-)
+// successAnchors mark a BSL validated again ("BackupStorageLocations is valid, marking as
+// available"): findings about it before this line are resolved.
+var successAnchors = []string{"marking as available"}
+
+// Entry is a catalog entry as `triage --catalog -o json` prints it.
+type Entry struct {
+	ID          string   `json:"id"`
+	Severity    string   `json:"severity"`
+	Layer       string   `json:"layer"`
+	Title       string   `json:"title"`
+	Explanation string   `json:"explanation"`
+	Anchors     []string `json:"anchors"`
+	Patterns    []string `json:"patterns"`
+	Remediation []string `json:"remediation"`
+}
+
+var layerNames = map[Layer]string{LayerPlatform: "platform", LayerCredential: "credential", LayerEntra: "entra", LayerConfig: "config", LayerStorage: "storage", LayerSymptom: "symptom"}
+
+// Entries lists the catalog in rank order (layer, then ID).
+func Entries() []Entry {
+	var out []Entry
+	for _, s := range Catalog {
+		e := Entry{ID: s.Def.ID, Severity: string(s.Def.Severity), Layer: layerNames[s.Layer], Title: s.Def.Title, Explanation: s.Def.Explanation,
+			Anchors: s.Anchors, Remediation: s.Remediation}
+		for _, p := range s.Patterns {
+			e.Patterns = append(e.Patterns, p.String())
+		}
+		out = append(out, e)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		li, lj := signatureOf[out[i].ID].Layer, signatureOf[out[j].ID].Layer
+		if li != lj {
+			return li < lj
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// AnchorsERE is every anchor as one POSIX extended regular expression, for comparing the triage
+// scan with `grep -c -E` on the same log (make bench).
+func AnchorsERE() string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, s := range Catalog {
+		for _, a := range s.Anchors {
+			if !seen[a] {
+				seen[a] = true
+				parts = append(parts, regexp.QuoteMeta(a))
+			}
+		}
+	}
+	for _, a := range successAnchors {
+		parts = append(parts, regexp.QuoteMeta(a))
+	}
+	return strings.Join(parts, "|")
+}

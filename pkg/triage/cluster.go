@@ -1,0 +1,110 @@
+package triage
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+)
+
+// ClusterSource says which logs to read from a live cluster.
+type ClusterSource struct {
+	Namespace string
+	// Deployments whose pods (every replica) are read, with the container to read in each.
+	Deployments []DeploymentLogs
+	Previous    bool
+	// Since limits logs to this recent window (0 = everything the kubelet kept).
+	Since time.Duration
+}
+
+// DeploymentLogs is one deployment and the container that logs storage errors (velero).
+type DeploymentLogs struct {
+	Name      string
+	Container string
+}
+
+// Source describes one log that was read, for the report's "source" and for the user.
+type Source struct {
+	Pod       string
+	Container string
+	Lines     int64
+	// Err is set when the log could not be read (no previous instance, container not started).
+	Err string
+}
+
+// ScanCluster reads the logs of every replica of each deployment and the pods' own state (an
+// OOMKilled last state, a FailedScheduling condition), which say as much as any log line.
+func (a *Analyzer) ScanCluster(ctx context.Context, client kubernetes.Interface, src ClusterSource) ([]Source, error) {
+	var sources []Source
+	for _, d := range src.Deployments {
+		dep, err := client.AppsV1().Deployments(src.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+		if err != nil {
+			return sources, fmt.Errorf("reading deployment %s/%s: %w", src.Namespace, d.Name, err)
+		}
+		selector, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+		if err != nil || selector.Empty() {
+			selector = labels.Nothing()
+		}
+		pods, err := client.CoreV1().Pods(src.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+		if err != nil {
+			return sources, fmt.Errorf("listing pods of deployment %s/%s: %w", src.Namespace, d.Name, err)
+		}
+		items := pods.Items
+		sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
+		for i := range items {
+			pod := &items[i]
+			a.addPodState(pod)
+			s := Source{Pod: pod.Namespace + "/" + pod.Name, Container: d.Container}
+			before := a.linesRead
+			if err := a.scanPodLog(ctx, client, pod, d.Container, src); err != nil {
+				s.Err = err.Error()
+			}
+			s.Lines = a.linesRead - before
+			sources = append(sources, s)
+		}
+	}
+	return sources, nil
+}
+
+func (a *Analyzer) scanPodLog(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, container string, src ClusterSource) error {
+	opts := &corev1.PodLogOptions{Container: container, Previous: src.Previous}
+	if src.Since > 0 {
+		secs := int64(src.Since.Seconds())
+		opts.SinceSeconds = &secs
+	}
+	stream, err := client.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, opts).Stream(ctx)
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	name := fmt.Sprintf("pod %s/%s container %s", pod.Namespace, pod.Name, container)
+	if src.Previous {
+		name += " (previous)"
+	}
+	return a.Scan(io.Reader(stream), name)
+}
+
+// addPodState turns what the pod's status says into entries the catalog recognises.
+func (a *Analyzer) addPodState(pod *corev1.Pod) {
+	for _, cs := range append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+		if t := cs.LastTerminationState.Terminated; t != nil && t.Reason == "OOMKilled" {
+			a.AddText(fmt.Sprintf("%s pod %s/%s container %s: Last State: Terminated, Reason: OOMKilled, Exit Code: %d, restarts: %d",
+				t.FinishedAt.UTC().Format(time.RFC3339), pod.Namespace, pod.Name, cs.Name, t.ExitCode, cs.RestartCount), "pod "+pod.Name+" status")
+		}
+		if t := cs.State.Terminated; t != nil && t.Reason == "OOMKilled" {
+			a.AddText(fmt.Sprintf("%s pod %s/%s container %s: State: Terminated, Reason: OOMKilled", t.FinishedAt.UTC().Format(time.RFC3339), pod.Namespace, pod.Name, cs.Name), "pod "+pod.Name+" status")
+		}
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && strings.Contains(c.Message, "Insufficient") {
+			a.AddText(fmt.Sprintf("%s pod %s/%s FailedScheduling: %s", c.LastTransitionTime.UTC().Format(time.RFC3339), pod.Namespace, pod.Name, c.Message), "pod "+pod.Name+" status")
+		}
+	}
+}

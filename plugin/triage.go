@@ -1,0 +1,267 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/bsl"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/triage"
+)
+
+// TriageOptions names the root cause in Velero and extension logs, read live or from files.
+type TriageOptions struct {
+	genericiooptions.IOStreams
+	Factory   kube.Factory
+	Profile   profileFlags
+	Output    string
+	Files     []string
+	Previous  bool
+	Since     time.Duration
+	Container string
+	Catalog   bool
+	// AnchorsERE prints the catalog's anchors as one grep -E pattern (for make bench).
+	AnchorsERE bool
+
+	format  output.Format
+	profile profile.Profile
+	client  kubernetes.Interface
+	dynamic dynamic.Interface
+	// fromCluster is set when no --file is given.
+	fromCluster bool
+}
+
+// NewTriageCommand builds `kubectl aksbackup triage`.
+func NewTriageCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &TriageOptions{IOStreams: streams, Factory: factory}
+	cmd := &cobra.Command{
+		Use:   "triage",
+		Short: "Name the root cause of a failing backup setup from Velero's logs",
+		Long: `Reads the velero container's logs of every replica of the profile's backup deployment (or saved
+logs with --file, plain or gzip; - is standard input), together with the BackupStorageLocations'
+messages and the pods' state, and matches them against a catalog of known root causes: workload
+identity not injected, federated credential mismatches (AADSTS codes), missing blob roles, network
+rules, missing containers, plugin crashes and more. Findings are ranked root cause first, repeats
+grouped with a count and first/last time, secrets redacted.
+
+Formats read: logrus text, JSON lines, klog, and free text (kubectl describe output, Azure SDK
+error blocks, BackupStorageLocation messages). Exit codes: 0 nothing wrong found, 1 an error
+finding, 2 bad input, 3 the cluster or a file could not be read.`,
+		Example: `  # The AKS Backup extension's Velero, live
+  kubectl aksbackup triage
+
+  # The previous container after a crash, last hour only
+  kubectl aksbackup triage --previous --since 1h
+
+  # A saved log, as JSON
+  kubectl aksbackup triage --file velero.log.gz -o json
+
+  # From a pipe
+  kubectl logs -n velero deploy/velero | kubectl aksbackup triage --file -`,
+		Args: cobra.NoArgs,
+		RunE: runE(o),
+	}
+	o.Profile.AddFlags(cmd)
+	addOutputFlag(cmd, &o.Output, "table")
+	cmd.Flags().StringArrayVarP(&o.Files, "file", "f", nil, "Read this saved log instead of the cluster (repeat for several; - reads standard input; gzip is detected)")
+	cmd.Flags().BoolVarP(&o.Previous, "previous", "p", false, "Read the previous instance of the container (after a restart or crash)")
+	cmd.Flags().DurationVar(&o.Since, "since", 0, "Only read logs newer than this, e.g. 30m or 2h (default: all the kubelet kept)")
+	cmd.Flags().StringVarP(&o.Container, "container", "c", "", "Container to read (default: the profile's storage container, velero)")
+	cmd.Flags().BoolVar(&o.Catalog, "catalog", false, "Print the catalog of root causes triage knows, then exit")
+	cmd.Flags().BoolVar(&o.AnchorsERE, "anchors-regexp", false, "Print the catalog's anchor strings as one grep -E pattern, then exit")
+	_ = cmd.Flags().MarkHidden("anchors-regexp")
+	return cmd
+}
+
+func (o *TriageOptions) Complete(cmd *cobra.Command, _ []string) error {
+	if o.Catalog || o.AnchorsERE {
+		return nil
+	}
+	var err error
+	o.fromCluster = len(o.Files) == 0
+	if !o.fromCluster {
+		o.profile, err = o.Profile.ResolveWithoutCluster(o.Factory)
+		return err
+	}
+	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
+		return err
+	}
+	{
+		if o.client, err = o.Factory.Clientset(); err != nil {
+			return err
+		}
+		o.dynamic, err = o.Factory.Dynamic()
+	}
+	return err
+}
+
+func (o *TriageOptions) Validate() error {
+	var err error
+	if o.format, err = output.ParseFormat(o.Output); err != nil {
+		return err
+	}
+	if !o.fromCluster && (o.Previous || o.Since != 0 || o.Container != "") {
+		return fmt.Errorf("--previous, --since and --container select cluster logs; they cannot be combined with --file")
+	}
+	if o.Since < 0 {
+		return fmt.Errorf("--since must be positive, got %s", o.Since)
+	}
+	stdin := 0
+	for _, f := range o.Files {
+		if f == "-" {
+			stdin++
+			continue
+		}
+		if strings.TrimSpace(f) == "" {
+			return fmt.Errorf("--file needs a path (or - for standard input)")
+		}
+		info, err := os.Stat(f)
+		if err != nil {
+			return fmt.Errorf("cannot read --file %s: %w", f, errors.Unwrap(err))
+		}
+		if info.IsDir() {
+			return fmt.Errorf("--file %s is a directory; give the log file itself", f)
+		}
+	}
+	if stdin > 1 {
+		return fmt.Errorf("standard input (-) can be read only once")
+	}
+	return nil
+}
+
+func (o *TriageOptions) Run(ctx context.Context) error {
+	if o.AnchorsERE {
+		_, err := fmt.Fprintln(o.Out, triage.AnchorsERE())
+		return err
+	}
+	if o.Catalog {
+		return o.printCatalog()
+	}
+	a := triage.NewAnalyzer(triage.Context{"namespace": o.profile.Namespace})
+	var notes []string
+	if o.fromCluster {
+		var err error
+		if notes, err = o.scanCluster(ctx, a); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range o.Files {
+			if err := o.scanFile(a, f); err != nil {
+				return err
+			}
+		}
+	}
+	rep := a.Report()
+	if o.format.Structured() {
+		if err := output.Write(o.Out, o.format, rep); err != nil {
+			return err
+		}
+	} else {
+		for _, n := range notes {
+			fmt.Fprintln(o.ErrOut, n)
+		}
+		fmt.Fprintf(o.Out, "Read %d lines from %s\n\n", rep.LinesRead, rep.Source)
+		if len(rep.Findings) == 0 {
+			fmt.Fprintln(o.Out, "No known root cause found.")
+		} else if err := findings.WriteText(o.Out, rep.Findings, findings.TextOptions{Color: output.ColorEnabled(o.Out)}); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "\n%s\n", findings.SummaryLine(findings.Summarize(rep.Findings)))
+	}
+	if findings.HasErrors(rep.Findings) {
+		return exitcode.ErrFindings
+	}
+	return nil
+}
+
+func (o *TriageOptions) scanFile(a *triage.Analyzer, path string) error {
+	var r io.Reader = o.In
+	name := "standard input"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return exitcode.Invalid(fmt.Errorf("opening %s: %w", path, err))
+		}
+		defer f.Close()
+		r, name = f, "file "+path
+	}
+	if err := a.Scan(r, name); err != nil {
+		return fmt.Errorf("triage stopped: %w", err)
+	}
+	return nil
+}
+
+// scanCluster reads the storage container of each profile deployment that has one, and the
+// namespace's BSL messages; it returns notes for logs it could not read.
+func (o *TriageOptions) scanCluster(ctx context.Context, a *triage.Analyzer) ([]string, error) {
+	src := triage.ClusterSource{Namespace: o.profile.Namespace, Previous: o.Previous, Since: o.Since}
+	for _, p := range o.profile.Pairs {
+		container := p.StorageContainer
+		if o.Container != "" {
+			container = o.Container
+		}
+		if container != "" {
+			src.Deployments = append(src.Deployments, triage.DeploymentLogs{Name: p.Deployment, Container: container})
+		}
+	}
+	if len(src.Deployments) == 0 {
+		return nil, exitcode.Invalidf("profile %s names no container that talks to storage; pass --container", o.profile.Name)
+	}
+	// BSL messages first: they are the newest word on each location, and give the context.
+	if rep, err := bsl.Read(ctx, o.dynamic, o.profile.Namespace, "", time.Now()); err == nil {
+		for _, l := range rep.Locations {
+			a.SetContextDefaults(triage.Context{"bsl": l.Name, "container": l.Bucket, "account": l.Config["storageAccount"],
+				"resourceGroup": l.Config["resourceGroup"], "subscription": l.Config["subscriptionId"]})
+			if l.Message != "" {
+				a.AddText(fmt.Sprintf("BackupStorageLocation %s/%s phase=%s message: %s", l.Namespace, l.Name, l.Phase, l.Message), "bsl "+l.Name+" status")
+			}
+		}
+	}
+	a.SetContextDefaults(triage.Context{"deployment": src.Deployments[0].Name})
+	sources, err := a.ScanCluster(ctx, o.client, src)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, exitcode.Invalid(fmt.Errorf("%w (is the product installed in namespace %s? use -n or --profile)", err, o.profile.Namespace))
+		}
+		return nil, kube.Explain(err, o.Factory.Host())
+	}
+	var notes []string
+	for _, s := range sources {
+		if s.Err != "" {
+			notes = append(notes, fmt.Sprintf("warning: could not read %s container %s: %s", s.Pod, s.Container, s.Err))
+		}
+	}
+	if len(sources) == 0 {
+		notes = append(notes, fmt.Sprintf("warning: no pods of %s in namespace %s; only the BackupStorageLocations were read", src.Deployments[0].Name, o.profile.Namespace))
+	}
+	return notes, nil
+}
+
+func (o *TriageOptions) printCatalog() error {
+	entries := triage.Entries()
+	if o.format.Structured() {
+		return output.Write(o.Out, o.format, map[string]any{"signatures": entries})
+	}
+	tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSEVERITY\tLAYER\tTITLE")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.Severity, e.Layer, e.Title)
+	}
+	return tw.Flush()
+}
