@@ -28,12 +28,13 @@ const clientID = "11111111-2222-3333-4444-555555555555"
 
 type fakeFactory struct {
 	client      *fake.Clientset
+	dyn         dynamic.Interface
 	explicitNS  string
 	rg, cluster string
 }
 
 func (f *fakeFactory) Clientset() (kubernetes.Interface, error) { return f.client, nil }
-func (f *fakeFactory) Dynamic() (dynamic.Interface, error)      { return nil, nil }
+func (f *fakeFactory) Dynamic() (dynamic.Interface, error)      { return f.dyn, nil }
 func (f *fakeFactory) Namespaces() (string, string, error)      { return f.explicitNS, "default", nil }
 func (f *fakeFactory) Host() string                             { return "https://fake" }
 func (f *fakeFactory) AKSCluster() (string, string, bool)       { return f.rg, f.cluster, f.rg != "" }
@@ -83,7 +84,8 @@ func run(t *testing.T, factory *fakeFactory, stdin string, args ...string) (stri
 	root := NewRootCommand(streams)
 	// Swap the real factory for the fake in every command by rebuilding the subtree.
 	root.ResetCommands()
-	root.AddCommand(NewVersionCommand(streams), NewIdentityCommand(factory, streams), NewRestartCommand(factory, streams), NewTrustedAccessCommand(factory, streams))
+	root.AddCommand(NewVersionCommand(streams), NewIdentityCommand(factory, streams), NewRestartCommand(factory, streams), NewTrustedAccessCommand(factory, streams),
+		NewBSLCommand(factory, streams), NewTriageCommand(factory, streams))
 	root.SetArgs(args)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

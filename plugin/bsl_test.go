@@ -1,0 +1,156 @@
+package plugin
+
+import (
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/bsl"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
+)
+
+const roleMessage = `BackupStorageLocation "default" is unavailable: rpc error: code = Unknown desc = GET https://backupsa01.blob.core.windows.net/velero
+--------------------------------------------------------------------------------
+RESPONSE 403: 403 This request is not authorized to perform this operation using this permission.
+ERROR CODE: AuthorizationPermissionMismatch
+--------------------------------------------------------------------------------`
+
+func location(name, phase, message string, validated time.Time) *velerov1.BackupStorageLocation {
+	b := &velerov1.BackupStorageLocation{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "velero.io/v1", Kind: "BackupStorageLocation"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "dataprotection-microsoft"},
+		Spec: velerov1.BackupStorageLocationSpec{Provider: "azure", Default: name == "default",
+			StorageType: velerov1.StorageType{ObjectStorage: &velerov1.ObjectStorageLocation{Bucket: "velero"}},
+			Config:      map[string]string{"storageAccount": "backupsa01", "resourceGroup": "backup-rg", "subscriptionId": "00000000-0000-0000-0000-000000000001", "useAAD": "true"}},
+		Status: velerov1.BackupStorageLocationStatus{Phase: velerov1.BackupStorageLocationPhase(phase), Message: message},
+	}
+	if !validated.IsZero() {
+		b.Status.LastValidationTime = &metav1.Time{Time: validated}
+	}
+	return b
+}
+
+func dynamicWith(t *testing.T, objs ...*velerov1.BackupStorageLocation) *dynamicfake.FakeDynamicClient {
+	t.Helper()
+	var runtimeObjs []runtime.Object
+	for _, o := range objs {
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtimeObjs = append(runtimeObjs, &unstructured.Unstructured{Object: u})
+	}
+	return dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{bsl.Resource: "BackupStorageLocationList"}, runtimeObjs...)
+}
+
+func TestBSL(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name     string
+		objs     []*velerov1.BackupStorageLocation
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{"unavailable names the cause and the fix", []*velerov1.BackupStorageLocation{location("default", "Unavailable", roleMessage, now)}, nil, exitcode.Findings,
+			[]string{"Unavailable", "blob-data-role-missing", "Storage Blob Data Contributor", "-n backupsa01", "-g backup-rg", "explained by: blob-data-role-missing", "storageAccount=backupsa01"}},
+		{"available and fresh", []*velerov1.BackupStorageLocation{location("default", "Available", "", now.Add(-20*time.Second))}, nil, 0,
+			[]string{"default", "Available", "yes", "s ago  "}},
+		{"stale validation warns", []*velerov1.BackupStorageLocation{location("default", "Available", "", now.Add(-10*time.Minute))}, nil, 0,
+			[]string{"(stale)", "bsl-validation-stale", "is Velero running?"}},
+		{"never validated", []*velerov1.BackupStorageLocation{location("default", "", "", time.Time{})}, nil, 0,
+			[]string{"<none>", "bsl-not-validated"}},
+		{"none at all", nil, nil, exitcode.Findings, []string{"No BackupStorageLocation in namespace dataprotection-microsoft", "bsl-missing"}},
+		{"named one missing", []*velerov1.BackupStorageLocation{location("default", "Available", "", now)}, []string{"secondary"}, exitcode.InvalidInput,
+			[]string{"BackupStorageLocation not found: dataprotection-microsoft/secondary"}},
+		{"timeout without wait", nil, []string{"--timeout", "1m"}, exitcode.InvalidInput, []string{"--timeout only applies with --wait-available"}},
+		{"bad output", nil, []string{"-o", "xml"}, exitcode.InvalidInput, []string{`unsupported output format "xml"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeFactory{client: unwiredCluster(true), dyn: dynamicWith(t, tt.objs...)}
+			out, errOut, err := run(t, f, "", append([]string{"bsl"}, tt.args...)...)
+			if got := exitcode.Code(err); got != tt.wantCode {
+				t.Fatalf("exit %d, want %d: %v\n%s%s", got, tt.wantCode, err, out, errOut)
+			}
+			all := out + errOut
+			if err != nil {
+				all += err.Error()
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("output lacks %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
+
+func TestBSLJSON(t *testing.T) {
+	f := &fakeFactory{client: unwiredCluster(true), dyn: dynamicWith(t, location("default", "Unavailable", roleMessage, time.Now()))}
+	out, _, err := run(t, f, "", "bsl", "-o", "json")
+	if exitcode.Code(err) != exitcode.Findings {
+		t.Fatalf("exit %v", err)
+	}
+	var rep bsl.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	l := rep.Locations[0]
+	if l.Phase != "Unavailable" || !l.Default || l.Bucket != "velero" || l.Config["storageAccount"] != "backupsa01" || l.LastValidationTime == nil || l.ValidationFrequency != "1m0s" {
+		t.Errorf("location %+v", l)
+	}
+	if len(l.Findings) < 2 || l.Findings[0].ID != "blob-data-role-missing" || l.Findings[len(l.Findings)-1].ID != "bsl-unavailable" {
+		t.Errorf("findings %+v", l.Findings)
+	}
+}
+
+func TestBSLWaitAvailable(t *testing.T) {
+	dyn := dynamicWith(t, location("default", "Unavailable", roleMessage, time.Now()))
+	var gets atomic.Int32
+	// The third read finds Velero's next validation succeeded, as after a role assignment.
+	dyn.PrependReactor("list", "backupstoragelocations", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if gets.Add(1) < 3 {
+			return false, nil, nil
+		}
+		u, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(location("default", "Available", "", time.Now()))
+		return true, &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "velero.io/v1", "kind": "BackupStorageLocationList"},
+			Items: []unstructured.Unstructured{{Object: u}}}, nil
+	})
+	f := &fakeFactory{client: unwiredCluster(true), dyn: dyn}
+	out, errOut, err := run(t, f, "", "bsl", "--wait-available", "--timeout", "5s", "--poll-interval", "10ms")
+	if err != nil {
+		t.Fatalf("exit %v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(errOut, "waiting: default Unavailable (blob-data-role-missing)") || !strings.Contains(errOut, "Available after") {
+		t.Errorf("progress:\n%s", errOut)
+	}
+	if !strings.Contains(out, "Available") {
+		t.Errorf("final status:\n%s", out)
+	}
+}
+
+func TestBSLWaitTimesOut(t *testing.T) {
+	f := &fakeFactory{client: unwiredCluster(true), dyn: dynamicWith(t, location("default", "Unavailable", roleMessage, time.Now()))}
+	out, errOut, err := run(t, f, "", "bsl", "--wait-available", "--timeout", "100ms", "--poll-interval", "10ms")
+	if exitcode.Code(err) != exitcode.Findings {
+		t.Fatalf("exit %v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(errOut, "Timed out after 100ms: default Unavailable (blob-data-role-missing)") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	if !strings.Contains(out, "blob-data-role-missing") {
+		t.Errorf("the final report must name the cause:\n%s", out)
+	}
+}
