@@ -12,7 +12,7 @@ BIN_DIR := $(CURDIR)/bin
 
 include e2e/lab.mk
 
-.PHONY: help build test unit e2e demo bench fmt-check tidy-check vet clean
+.PHONY: help build test unit e2e demo bench bench-triage fmt-check tidy-check vet clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,8 +36,11 @@ e2e: build lab-build ## Boot the lab (unless it is up), run the end-to-end suite
 demo: build lab-build ## Boot the lab, find the broken wiring, fix it, verify it
 	bash e2e/scripts/demo.sh
 
-bench: build lab-build ## Benchmarks printed as ratios against kubectl, measured in the same run
+bench: bench-triage build lab-build ## Benchmarks printed as ratios against grep and kubectl, measured in the same run
 	bash e2e/scripts/bench.sh
+
+bench-triage: build ## Triage throughput on a generated 1 GB log vs grep -c -E, and peak RSS (no lab needed)
+	bash e2e/scripts/bench-triage.sh
 
 fmt-check:
 	@out=$$(gofmt -l cmd pkg plugin krew e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
