@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/triage"
 )
@@ -137,7 +138,7 @@ func Read(ctx context.Context, client dynamic.Interface, namespace, name string,
 
 // Analyze builds the report from the objects; it reads nothing.
 func Analyze(namespace string, locs []velerov1.BackupStorageLocation, now time.Time) *Report {
-	r := &Report{APIVersion: "aksbackup.azure.com/v1alpha1", Kind: "BackupStorageLocationReport", Namespace: namespace, Locations: []Location{}}
+	r := &Report{APIVersion: identity.APIVersion, Kind: "BackupStorageLocationReport", Namespace: namespace, Locations: []Location{}}
 	sort.Slice(locs, func(i, j int) bool { return locs[i].Name < locs[j].Name })
 	var all []findings.Finding
 	for _, b := range locs {
