@@ -223,14 +223,12 @@ func (o *TriageOptions) scanCluster(ctx context.Context, a *triage.Analyzer) ([]
 	if len(src.Deployments) == 0 {
 		return nil, exitcode.Invalidf("profile %s names no container that talks to storage; pass --container", o.profile.Name)
 	}
-	// BSL messages first: they are the newest word on each location, and give the context.
-	if rep, err := bsl.Read(ctx, o.dynamic, o.profile.Namespace, "", time.Now()); err == nil {
-		for _, l := range rep.Locations {
+	// The BSLs give the fixes their values (account, container, resource group).
+	bsls, bslErr := bsl.Read(ctx, o.dynamic, o.profile.Namespace, "", time.Now())
+	if bslErr == nil {
+		for _, l := range bsls.Locations {
 			a.SetContextDefaults(triage.Context{"bsl": l.Name, "container": l.Bucket, "account": l.Config["storageAccount"],
 				"resourceGroup": l.Config["resourceGroup"], "subscription": l.Config["subscriptionId"]})
-			if l.Message != "" {
-				a.AddText(fmt.Sprintf("BackupStorageLocation %s/%s phase=%s message: %s", l.Namespace, l.Name, l.Phase, l.Message), "bsl "+l.Name+" status")
-			}
 		}
 	}
 	a.SetContextDefaults(triage.Context{"deployment": src.Deployments[0].Name})
@@ -249,6 +247,25 @@ func (o *TriageOptions) scanCluster(ctx context.Context, a *triage.Analyzer) ([]
 	}
 	if len(sources) == 0 {
 		notes = append(notes, fmt.Sprintf("warning: no pods of %s in namespace %s; only the BackupStorageLocations were read", src.Deployments[0].Name, o.profile.Namespace))
+	}
+	// Each BSL's message is Velero's latest word on it, dated by its last validation, so it is read
+	// after the logs and ranks against them by time.
+	if bslErr != nil {
+		notes = append(notes, fmt.Sprintf("warning: could not read the BackupStorageLocations: %v", bslErr))
+	} else {
+		for _, l := range bsls.Locations {
+			if l.Available() && l.LastValidationTime != nil {
+				a.RecordValidated(l.Name, *l.LastValidationTime)
+			}
+			if l.Message == "" {
+				continue
+			}
+			when := ""
+			if l.LastValidationTime != nil {
+				when = l.LastValidationTime.Format(time.RFC3339) + " "
+			}
+			a.AddText(fmt.Sprintf("%sBackupStorageLocation %s/%s phase=%s message: %s", when, l.Namespace, l.Name, l.Phase, l.Message), "bsl "+l.Name+" status")
+		}
 	}
 	return notes, nil
 }

@@ -42,8 +42,8 @@ type Analyzer struct {
 	sequence  int
 	linesRead int64
 	sources   []string
-	// recovered holds, per BSL name, the sequence number of its last successful validation.
-	recovered map[string]int
+	// recovered holds, per BSL name, its last successful validation.
+	recovered map[string]occurrence
 }
 
 type group struct {
@@ -65,7 +65,7 @@ func NewAnalyzer(ctx Context) *Analyzer {
 	if ctx == nil {
 		ctx = Context{}
 	}
-	return &Analyzer{context: ctx, now: time.Now(), groups: map[string]*group{}, recovered: map[string]int{}}
+	return &Analyzer{context: ctx, now: time.Now(), groups: map[string]*group{}, recovered: map[string]occurrence{}}
 }
 
 var (
@@ -257,7 +257,11 @@ func (a *Analyzer) addRecord(raw []byte) {
 	if success {
 		// A healthy validation: only its location matters, and it is the most frequent line of a
 		// healthy log, so read the name without parsing the line.
-		a.recovered[bslName(fieldValue(raw, bslField))] = a.sequence
+		now := occurrence{seq: a.sequence, time: parseTime(fieldValue(raw, timeField))}
+		name := bslName(fieldValue(raw, bslField))
+		if prev, ok := a.recovered[name]; !ok || prev.before(now) {
+			a.recovered[name] = now
+		}
 		return
 	}
 	var candidates []*Signature
@@ -306,7 +310,24 @@ func (a *Analyzer) addRecord(raw []byte) {
 var (
 	successLiteral = []byte(successAnchors[0])
 	bslField       = []byte("backup-storage-location=")
+	timeField      = []byte("time=")
 )
+
+// occurrence places a line in the analysis: by its time when both lines have one (logs of several
+// replicas are read one after the other), else by the order it was read in.
+type occurrence struct {
+	seq  int
+	time time.Time
+}
+
+func (o occurrence) seen() bool { return o.seq > 0 }
+
+func (o occurrence) before(other occurrence) bool {
+	if !o.time.IsZero() && !other.time.IsZero() && !o.time.Equal(other.time) {
+		return o.time.Before(other.time)
+	}
+	return o.seq < other.seq
+}
 
 // fieldValue reads a logrus key=value (or key="value") without parsing the whole line.
 func fieldValue(line, key []byte) string {
@@ -640,7 +661,7 @@ func (a *Analyzer) resolved(g *group) bool {
 		}
 	}
 	for _, n := range names {
-		if seq, ok := a.recovered[n]; !ok || seq <= g.lastSeq {
+		if ok := a.recovered[n]; !ok.seen() || !(occurrence{seq: g.lastSeq, time: g.last}).before(ok) {
 			return false
 		}
 	}
@@ -677,5 +698,15 @@ func (a *Analyzer) SetContextDefaults(ctx Context) {
 		if a.context[k] == "" && v != "" {
 			a.context[k] = v
 		}
+	}
+}
+
+// RecordValidated notes that a location validated successfully at t (an Available BSL's
+// lastValidationTime): earlier findings about it are resolved, as after a log line saying so.
+func (a *Analyzer) RecordValidated(bsl string, t time.Time) {
+	a.sequence++
+	now := occurrence{seq: a.sequence, time: t}
+	if prev, ok := a.recovered[bslName(bsl)]; !ok || prev.before(now) {
+		a.recovered[bslName(bsl)] = now
 	}
 }

@@ -84,6 +84,15 @@ func TestRankingRootCauseFirst(t *testing.T) {
 			resolved: []string{"blob-data-role-missing"},
 		},
 		{
+			name: "times order replicas read one after the other: a success in the first log before an error in the second",
+			lines: []string{
+				at("2026-11-21T02:05:00Z", valid),
+				at("2026-11-21T02:00:00Z", roleMissing),
+				at("2026-11-21T02:06:00Z", roleMissing),
+			},
+			want: []string{"blob-data-role-missing"},
+		},
+		{
 			name: "an error after the last success stays current",
 			lines: []string{
 				at("2026-11-21T02:00:00Z", valid),

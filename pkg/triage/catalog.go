@@ -120,8 +120,8 @@ var (
 // Catalog is every signature, in no particular order (ranking orders findings).
 var Catalog = []Signature{
 	{Def: identity.NotInjected, Layer: LayerCredential,
-		Anchors:     []string{"ManagedIdentityCredential", "no token file specified", "no tenant ID specified", "AZURE_FEDERATED_TOKEN_FILE", "missing environment variable"},
-		Patterns:    res(`ManagedIdentityCredential`, `no token file specified`, `no tenant ID specified`, `AZURE_FEDERATED_TOKEN_FILE[^\n]{0,40}(?:not set|missing|empty)`, `EnvironmentCredential: missing environment variable`),
+		Anchors:     []string{"ManagedIdentityCredential", "no token file specified", "no tenant ID specified", "AZURE_FEDERATED_TOKEN_FILE", "missing environment variable", "managedidentity.UserAssigned"},
+		Patterns:    res(`ManagedIdentityCredential`, `empty managedidentity\.UserAssigned(?:ClientID|ResourceID|ObjectID)`, `no token file specified`, `no tenant ID specified`, `AZURE_FEDERATED_TOKEN_FILE[^\n]{0,40}(?:not set|missing|empty)`, `EnvironmentCredential: missing environment variable`),
 		Remediation: fixIdentity},
 	{Def: identity.ClientIDMissing, Layer: LayerCredential,
 		Anchors:     []string{"no client ID specified", "AZURE_CLIENT_ID is required"},

@@ -35,6 +35,7 @@ var catalogCases = []struct {
 		"\tEnvironmentCredential: missing environment variable AZURE_TENANT_ID",
 		"\tWorkloadIdentityCredential: no token file specified. Check pod configuration or set TokenFilePath in the options",
 	}},
+	{id: "wi-not-injected", name: "no client ID for managed identity (MSAL)", lines: []string{lt + `level=error msg="Error getting a backup store"` + ctrl + ` error="` + grpc + `empty managedidentity.UserAssignedClientID"`}},
 	{id: "wi-client-id-missing", lines: []string{lt + `level=error msg="Error getting a backup store"` + ctrl + ` error="` + grpc + `no client ID specified. Check pod configuration or set ClientID in the options"`}},
 	{id: "token-file-unreadable", lines: []string{storeFailure(`WorkloadIdentityCredential: open /var/run/secrets/azure/tokens/azure-identity-token: no such file or directory`)}},
 	{id: "credentials-file-unreadable", lines: []string{lt + `level=error msg="Error getting a backup store"` + ctrl + ` error="` + grpc + `failed to read credentials from file /credentials/cloud: open /credentials/cloud: no such file or directory"`}},
