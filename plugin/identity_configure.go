@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/bsl"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
@@ -38,6 +39,9 @@ type IdentityConfigureOptions struct {
 	SkipPhases []string
 	WaitFlags  waitFlags
 	Output     string
+	// WaitBSL waits, after the wiring is verified, until the BackupStorageLocations are Available.
+	WaitBSL    bool
+	BSLTimeout time.Duration
 
 	format      output.Format
 	dryRun      dryRunMode
@@ -99,6 +103,8 @@ nothing. Other labels and annotations are never touched.`,
 	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Replace an existing, different client-id, tenant-id or label value")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Apply without asking for confirmation")
 	cmd.Flags().StringSliceVar(&o.SkipPhases, "skip-phases", nil, "Phases to skip (comma-separated): "+phaseNames())
+	cmd.Flags().BoolVar(&o.WaitBSL, "wait-bsl", false, "After the wiring is verified, wait until Velero reports the BackupStorageLocations Available (as bsl --wait-available)")
+	cmd.Flags().DurationVar(&o.BSLTimeout, "bsl-timeout", 15*time.Minute, "How long --wait-bsl waits; role assignments take minutes to apply")
 	addDryRunFlag(cmd, &o.DryRun)
 	o.WaitFlags.AddFlags(cmd)
 	addOutputFlag(cmd, &o.Output, "table")
@@ -158,6 +164,12 @@ func (o *IdentityConfigureOptions) Validate() error {
 	}
 	if o.format, err = output.ParseFormat(o.Output); err != nil {
 		errs = append(errs, err)
+	}
+	if o.BSLTimeout < 0 {
+		return fmt.Errorf("--bsl-timeout must not be negative, got %s", o.BSLTimeout)
+	}
+	if o.WaitBSL && (!o.WaitFlags.Wait || o.dryRun != dryRunNone) {
+		return fmt.Errorf("--wait-bsl needs the changes applied and the rollouts waited for: drop --dry-run and --wait=false")
 	}
 	if err := o.WaitFlags.Validate(); err != nil {
 		errs = append(errs, err)
@@ -275,6 +287,9 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 	}
 	if azurePlan != nil && azurePlan.NewRoleAssignment {
 		fmt.Fprintln(o.ErrOut, "Note: the new role assignment can take several minutes to reach Blob Storage; until then the BackupStorageLocation may stay Unavailable.")
+		if !o.WaitBSL {
+			fmt.Fprintf(o.ErrOut, "Wait for it with: kubectl aksbackup bsl%s --wait-available --timeout 15m   (or pass --wait-bsl)\n", o.profile.SelectorFlags())
+		}
 	}
 
 	if o.WaitFlags.Wait && len(cp.Rollouts) > 0 {
@@ -285,7 +300,42 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "Not waiting for rollouts of %s; check with `kubectl aksbackup identity status%s`.\n", strings.Join(cp.Rollouts, ", "), o.profile.SelectorFlags())
 		return nil
 	}
-	return o.verify(ctx, result, table)
+	if err := o.verify(ctx, result, table); err != nil {
+		return err
+	}
+	if o.WaitBSL {
+		return o.waitBSL(ctx)
+	}
+	return nil
+}
+
+// waitBSL is `bsl --wait-available` for the profile's namespace, run after a successful configure.
+func (o *IdentityConfigureOptions) waitBSL(ctx context.Context) error {
+	b := &BSLOptions{IOStreams: o.IOStreams, Factory: o.Factory, profile: o.profile, Timeout: o.BSLTimeout, PollInterval: 2 * time.Second, now: time.Now, format: output.Table}
+	var err error
+	if b.client, err = o.Factory.Dynamic(); err != nil {
+		return err
+	}
+	rep, err := b.read(ctx)
+	if err != nil {
+		return fmt.Errorf("the changes were applied, but reading the BackupStorageLocations failed: %w", err)
+	}
+	fmt.Fprintf(o.ErrOut, "Waiting up to %s for the BackupStorageLocations to turn Available...\n", o.BSLTimeout)
+	if rep, err = b.wait(ctx, rep); err != nil {
+		return err
+	}
+	if !rep.AllAvailable() {
+		// The cause matters most here: print the report (on ErrOut when stdout carries JSON).
+		w := o.Out
+		if o.format.Structured() {
+			w = o.ErrOut
+		}
+		if err := bsl.WriteText(w, rep, time.Now(), findings.TextOptions{Color: output.ColorEnabled(w)}); err != nil {
+			return err
+		}
+		return exitcode.ErrFindings
+	}
+	return nil
 }
 
 // verify re-reads the cluster after the rollouts so the user sees the identity actually landed.

@@ -141,6 +141,8 @@ func TestIdentityConfigure(t *testing.T) {
 			wantCode: exitcode.OK, wantPatches: 6, wantOut: "Dry run (server)"},
 		{name: "RBAC denial before any write", allow: false, args: []string{"--client-id", clientID, "--yes"},
 			wantCode: exitcode.InvalidInput, wantErr: "lacks RBAC permission to patch serviceaccounts in namespace dataprotection-microsoft; patch deployments.apps"},
+		{name: "--wait-bsl with a dry run is refused", allow: true, args: []string{"--client-id", clientID, "--dry-run=client", "--wait-bsl"},
+			wantCode: exitcode.InvalidInput, wantErr: "--wait-bsl needs the changes applied"},
 		{name: "malformed GUID", allow: true, args: []string{"--client-id", "1234", "--yes"},
 			wantCode: exitcode.InvalidInput, wantErr: "is not a GUID"},
 		{name: "unknown phase", allow: true, args: []string{"--client-id", clientID, "--skip-phases", "reboot"},
