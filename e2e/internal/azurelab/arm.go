@@ -216,7 +216,7 @@ func (a *ARM) route(w http.ResponseWriter, r *http.Request, s *State, path, lowe
 		writeJSON(w, 200, map[string]any{"id": acc.ID, "name": path[strings.LastIndex(path, "/")+1:], "location": "eastus", "kind": "StorageV2",
 			"properties": map[string]any{"allowSharedKeyAccess": acc.AllowSharedKeyAccess, "publicNetworkAccess": acc.PublicNetworkAccess,
 				"networkAcls":      map[string]any{"defaultAction": acc.DefaultAction, "bypass": "AzureServices", "ipRules": ipRules, "virtualNetworkRules": []any{}},
-				"primaryEndpoints": map[string]any{"blob": acc.BlobEndpoint}}})
+				"primaryEndpoints": map[string]any{"blob": blobEndpoint(r, *acc, path)}}})
 	case reVault.MatchString(lower) && r.Method == http.MethodGet:
 		if !strings.EqualFold(path, VaultID) {
 			return false
@@ -319,4 +319,15 @@ func assignmentJSON(a Assignment) any {
 func encloses(outer, inner string) bool {
 	o, i := strings.ToLower(strings.TrimRight(outer, "/")), strings.ToLower(strings.TrimRight(inner, "/"))
 	return i == o || strings.HasPrefix(i, o+"/")
+}
+
+// blobEndpoint is the account's primary blob endpoint. Clients that reach ARM under its public name
+// (the velero double's transport keeps the Host header management.azure.com) get the public
+// endpoint https://<account>.blob.core.windows.net/, which that transport maps to the blob front;
+// clients on the loopback URL (the plugin with --cloud-config) get the front's loopback URL.
+func blobEndpoint(r *http.Request, acc Account, path string) string {
+	if publicHost(r.Host) && acc.BlobEndpoint != "" {
+		return "https://" + path[strings.LastIndex(path, "/")+1:] + ".blob.core.windows.net/"
+	}
+	return acc.BlobEndpoint
 }

@@ -28,8 +28,8 @@ func storageError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("x-ms-error-code", code)
 	w.WriteHeader(status)
-	fmt.Fprintf(w, "\ufeff<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>%s</Code><Message>%s\nRequestId:%x\nTime:%s</Message></Error>",
-		code, message, now.UnixNano(), now.Format("2006-01-02T15:04:05.0000000Z"))
+	fmt.Fprintf(w, "\ufeff<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>%s</Code><Message>%s\nRequestId:%s\nTime:%s</Message></Error>",
+		code, message, newGUID(), now.Format("2006-01-02T15:04:05.0000000Z"))
 }
 
 func (f *BlobFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +62,35 @@ func (f *BlobFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Azurite keeps the lab's container whatever the scenario says; the container-missing fault
+	// removes it from the account, so answer for it as Azure does once it is deleted.
+	if c := containerOf(r.URL.Path); strings.EqualFold(c, Container) && !hasContainer(acc, c) && !isContainerCreate(r) {
+		storageError(w, http.StatusNotFound, "ContainerNotFound", "The specified container does not exist.")
+		return
+	}
 	f.Proxy.ServeHTTP(w, r)
+}
+
+// containerOf is the container of a path-style blob URL path: /<account>/<container>[/<blob>].
+func containerOf(path string) string {
+	parts := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 3)
+	if len(parts) < 2 {
+		return ""
+	}
+	return parts[1]
+}
+
+func hasContainer(acc Account, name string) bool {
+	for _, c := range acc.Containers {
+		if strings.EqualFold(c, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func isContainerCreate(r *http.Request) bool {
+	return r.Method == http.MethodPut && r.URL.Query().Get("restype") == "container" && r.URL.Query().Get("comp") == ""
 }
 
 func allowsLoopback(rules []string) bool {

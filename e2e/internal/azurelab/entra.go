@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -23,7 +24,10 @@ import (
 // the lab API server's JWKS and matched against the federated credentials of the identity.
 type Entra struct {
 	Store *Store
-	// BaseURL is this server's own URL, for the discovery document.
+	// BaseURL is this server's own URL, for the discovery document. A request that arrives with a
+	// public host name (the velero double's transport maps login.microsoftonline.com here and keeps
+	// the Host header) is answered with that host instead, so MSAL's issuer check and the token
+	// endpoint it posts to carry the real Entra host, as in production.
 	BaseURL string
 	// FetchJWKS returns the API server's JSON Web Key Set.
 	FetchJWKS func(ctx context.Context) ([]byte, error)
@@ -45,6 +49,9 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		base := strings.TrimRight(e.BaseURL, "/")
+		if publicHost(r.Host) {
+			base = "https://" + r.Host
+		}
 		writeJSON(w, 200, map[string]any{
 			"token_endpoint":                        base + "/" + m[1] + "/oauth2/v2.0/token",
 			"authorization_endpoint":                base + "/" + m[1] + "/oauth2/v2.0/authorize",
@@ -275,15 +282,41 @@ func (e *Entra) issue(tenant, resource, clientID, oid string) (string, error) {
 }
 
 func entraError(w http.ResponseWriter, status int, kind string, code int, description string) {
-	trace := fmt.Sprintf("%x", time.Now().UnixNano())
+	trace, correlation := newGUID(), newGUID()
 	now := time.Now().UTC().Format("2006-01-02 15:04:05Z")
-	writeJSON(w, status, map[string]any{
-		"error":             kind,
-		"error_description": fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s", code, description, trace, trace, now),
-		"error_codes":       []int{code},
-		"timestamp":         now,
-		"trace_id":          trace,
-		"correlation_id":    trace,
-		"error_uri":         fmt.Sprintf("https://login.microsoftonline.com/error?code=%d", code),
-	})
+	// A struct keeps Entra's member order, which SDK error texts show verbatim.
+	writeJSON(w, status, struct {
+		Error         string `json:"error"`
+		Description   string `json:"error_description"`
+		Codes         []int  `json:"error_codes"`
+		Timestamp     string `json:"timestamp"`
+		TraceID       string `json:"trace_id"`
+		CorrelationID string `json:"correlation_id"`
+		URI           string `json:"error_uri"`
+	}{kind, fmt.Sprintf("AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s", code, description, trace, correlation, now),
+		[]int{code}, now, trace, correlation, fmt.Sprintf("https://login.microsoftonline.com/error?code=%d", code)})
+}
+
+// newGUID is a random GUID, as Azure's trace, correlation and request IDs are.
+func newGUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// publicHost reports whether a request's Host header names a public Azure host rather than the
+// loopback address the double listens on.
+func publicHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }

@@ -30,6 +30,8 @@ type Config struct {
 	// FrontPort serves the blob front; AzuriteURL is Azurite's blob endpoint behind it ("" = no front).
 	FrontPort  int
 	AzuriteURL string
+	// IMDSPort serves the Instance Metadata Service double over plain HTTP (0 = none).
+	IMDSPort int
 }
 
 // Run serves ARM and Entra until ctx ends. The ARM server also answers the lab's own endpoints:
@@ -87,10 +89,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Each server gets its own copy: ListenAndServeTLS adds HTTP/2 to the config it is given.
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	servers := []*http.Server{
-		{Addr: "127.0.0.1:" + strconv.Itoa(cfg.ARMPort), Handler: armMux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second},
-		{Addr: "127.0.0.1:" + strconv.Itoa(cfg.EntraPort), Handler: entra, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second},
+		{Addr: "127.0.0.1:" + strconv.Itoa(cfg.ARMPort), Handler: armMux, TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second},
+		{Addr: "127.0.0.1:" + strconv.Itoa(cfg.EntraPort), Handler: entra, TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second},
 	}
 	if cfg.AzuriteURL != "" {
 		target, err := url.Parse(cfg.AzuriteURL)
@@ -98,11 +101,15 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		front := NewBlobFront(store, target, httpClient.Transport)
-		servers = append(servers, &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(cfg.FrontPort), Handler: front, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(cfg.FrontPort), Handler: front, TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second})
 		// Azurite starts empty: create the lab's containers with a storage token of the admin app.
 		go createContainers(ctx, httpClient, entra, cfg, store)
 	}
-	errs := make(chan error, len(servers))
+	var plain []*http.Server
+	if cfg.IMDSPort != 0 {
+		plain = append(plain, &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(cfg.IMDSPort), Handler: IMDS{}, ReadHeaderTimeout: 10 * time.Second})
+	}
+	errs := make(chan error, len(servers)+len(plain))
 	var wg sync.WaitGroup
 	for _, srv := range servers {
 		wg.Add(1)
@@ -113,6 +120,16 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
+	for _, srv := range plain {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+	}
+	servers = append(servers, plain...)
 	select {
 	case <-ctx.Done():
 	case err := <-errs:
