@@ -18,6 +18,10 @@ binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwo
 velero_dir=$(cd "$e2e_dir" && go list -m -f '{{.Dir}}' github.com/vmware-tanzu/velero)
 mkdir -p "$bin_dir/crds"
 cp "$velero_dir/config/crd/v1/bases/velero.io_backupstoragelocations.yaml" "$bin_dir/crds/"
+# kwok's Logs CRD: the velero double serves each Velero pod's log through a per-pod Logs object
+# (kwok runs with --enable-crds=Logs).
+kwok_dir=$(cd "$e2e_dir/tools/kwok" && go mod download sigs.k8s.io/kwok && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+cp "$kwok_dir/kustomize/crd/bases/kwok.x-k8s.io_logs.yaml" "$bin_dir/crds/"
 chmod u+w "$bin_dir/crds/"*.yaml
 
 # Azurite (the blob storage emulator) from npm, pinned.

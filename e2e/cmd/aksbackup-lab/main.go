@@ -5,6 +5,8 @@
 //	aksbackup-lab fixture [--dir e2e/.lab] [--namespace dataprotection-microsoft] [--reset]
 //	aksbackup-lab env [--dir e2e/.lab]
 //	aksbackup-lab webhook --kubeconfig K --cert C --key K --port P   (started by up)
+//	aksbackup-lab azure --arm-port P --entra-port P ...               (started by up)
+//	aksbackup-lab velero --kubeconfig K --ca C --log-dir D ...        (started by up)
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,12 +30,13 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/azurelab"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/fixture"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/lab"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/velerolab"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/wiwebhook"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|webhook [flags]")
+		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|webhook|azure|velero [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -51,8 +55,10 @@ func main() {
 		err = webhook(ctx, os.Args[2:])
 	case "azure":
 		err = azure(ctx, os.Args[2:])
+	case "velero":
+		err = velero(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: use up, down, fixture, env or webhook", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use up, down, fixture, env, webhook, azure or velero", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
@@ -146,6 +152,7 @@ func azure(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.FrontPort, "front-port", 0, "blob front port")
 	fs.StringVar(&cfg.AzuriteURL, "azurite-url", "", "Azurite's blob endpoint behind the front")
 	fs.StringVar(&cfg.BlobEndpoint, "blob-endpoint", "", "the storage account's blob endpoint (the front)")
+	fs.IntVar(&cfg.IMDSPort, "imds-port", 0, "Instance Metadata Service double port (plain HTTP)")
 	_ = fs.Parse(args)
 	secret, err := os.ReadFile(secretFile)
 	if err != nil {
@@ -153,6 +160,31 @@ func azure(ctx context.Context, args []string) error {
 	}
 	cfg.AdminSecret = string(secret)
 	return azurelab.Run(ctx, cfg)
+}
+
+// velero runs the Velero BSL validator double. It clears the Azure identity variables it may have
+// inherited: azidentity falls back to the process environment where a pod's is empty, and each
+// validation must see only its pod's environment.
+func velero(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("velero", flag.ExitOnError)
+	cfg := velerolab.Config{BlobAccount: "devstoreaccount1", Accounts: []string{azurelab.AccountName}, Out: os.Stdout}
+	fs.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "admin kubeconfig")
+	fs.StringVar(&cfg.CAFile, "ca", "", "lab CA")
+	fs.StringVar(&cfg.EntraURL, "entra-url", "", "Entra double URL")
+	fs.StringVar(&cfg.ARMURL, "arm-url", "", "ARM double URL")
+	fs.StringVar(&cfg.BlobURL, "blob-url", "", "blob front URL")
+	fs.StringVar(&cfg.IMDSURL, "imds-url", "", "IMDS double URL")
+	fs.StringVar(&cfg.LogDir, "log-dir", "", "directory of the per-pod Velero logs")
+	fs.DurationVar(&cfg.Interval, "interval", 2*time.Second, "validation frequency of BSLs that set none")
+	fs.IntVar(&cfg.Port, "port", 0, "loopback port of /healthz")
+	_ = fs.Parse(args)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "AZURE_") || strings.HasPrefix(name, "IDENTITY_") || strings.HasPrefix(name, "MSI_") || name == "IMDS_ENDPOINT" {
+			_ = os.Unsetenv(name)
+		}
+	}
+	return velerolab.Run(ctx, cfg)
 }
 
 func webhook(ctx context.Context, args []string) error {

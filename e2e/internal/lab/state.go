@@ -1,5 +1,6 @@
-// Package lab boots and stops the local lab: etcd, the Kubernetes control plane, kwok and the
-// workload-identity webhook double, as detached processes on free loopback ports.
+// Package lab boots and stops the local lab: etcd, the Kubernetes control plane, kwok, the
+// workload-identity webhook double, the Azure doubles with Azurite, and the Velero double that
+// validates BackupStorageLocations, as detached processes on free loopback ports.
 package lab
 
 import (
@@ -41,10 +42,14 @@ type State struct {
 	AdminSecretFile string `json:"adminSecretFile"`
 	Subscription    string `json:"subscription"`
 	// BlobURL is the blob front before Azurite, path-style: <BlobURL>devstoreaccount1/<container>/<blob>.
-	BlobURL     string         `json:"blobURL,omitempty"`
-	Ports       map[string]int `json:"ports"`
-	PIDs        map[string]int `json:"pids"`
-	BootSeconds float64        `json:"bootSeconds"`
+	BlobURL string `json:"blobURL,omitempty"`
+	// IMDSURL is the Instance Metadata Service double (plain HTTP, as IMDS).
+	IMDSURL string `json:"imdsURL,omitempty"`
+	// VeleroLogDir holds the velero double's per-pod CRI log files, which kwok serves to kubectl logs.
+	VeleroLogDir string         `json:"veleroLogDir,omitempty"`
+	Ports        map[string]int `json:"ports"`
+	PIDs         map[string]int `json:"pids"`
+	BootSeconds  float64        `json:"bootSeconds"`
 }
 
 // StateFile is the path of lab.json in a lab directory.

@@ -18,6 +18,8 @@ import (
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,6 +27,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/pki"
 )
@@ -64,7 +67,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		stopAll(s.PIDs, 3*time.Second)
 		return nil, fmt.Errorf("%w (logs in %s)", err, filepath.Join(o.Dir, "logs"))
 	}
-	for _, name := range []string{"etcd-client", "etcd-peer", "apiserver", "webhook", "kwok", "arm", "entra", "azurite", "blobfront"} {
+	for _, name := range []string{"etcd-client", "etcd-peer", "apiserver", "webhook", "kwok", "arm", "entra", "azurite", "blobfront", "imds", "velero"} {
 		port, err := FreePort()
 		if err != nil {
 			return nil, err
@@ -134,7 +137,12 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if pid, err = start(o.Dir, "kwok", bin("kwok"), "--kubeconfig="+s.Kubeconfig, "--config="+kwokConfig,
+	// kwok serves each Velero pod's log through a Logs object the velero double creates per pod;
+	// kwok lists them from its start, so the CRD comes first.
+	if err := installCRD(ctx, s, filepath.Join(o.BinDir, "crds", "kwok.x-k8s.io_logs.yaml")); err != nil {
+		return fail(err)
+	}
+	if pid, err = start(o.Dir, "kwok", bin("kwok"), "--kubeconfig="+s.Kubeconfig, "--config="+kwokConfig, "--enable-crds=Logs",
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 		"--server-address=127.0.0.1:"+strconv.Itoa(p["kwok"]), "--node-ip=127.0.0.1", "--node-port="+strconv.Itoa(p["kwok"]),
 		"--tls-cert-file="+at("kwok.crt"), "--tls-private-key-file="+at("kwok.key")); err != nil {
@@ -152,7 +160,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	azureArgs := []string{"azure", "--arm-port=" + strconv.Itoa(p["arm"]), "--entra-port=" + strconv.Itoa(p["entra"]),
 		"--cert=" + at("webhook.crt"), "--key=" + at("webhook.key"), "--ca=" + s.CAFile, "--issuer=" + s.IssuerURL,
-		"--tenant-id=" + TenantID, "--admin-secret-file=" + s.AdminSecretFile}
+		"--tenant-id=" + TenantID, "--admin-secret-file=" + s.AdminSecretFile, "--imds-port=" + strconv.Itoa(p["imds"])}
 	// Azurite comes from npm (build-tools.sh installs it); without it the lab runs without blob storage.
 	azurite := filepath.Join(o.BinDir, "..", "azurite", "node_modules", ".bin", "azurite-blob")
 	if _, statErr := os.Stat(azurite); statErr == nil {
@@ -174,6 +182,17 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return fail(err)
 	}
 	s.PIDs["azure"] = pid
+	s.IMDSURL = fmt.Sprintf("http://127.0.0.1:%d/", p["imds"])
+	if s.BlobURL != "" {
+		// The velero double validates every azure BSL as its namespace's Velero pod would.
+		s.VeleroLogDir = filepath.Join(o.Dir, "velero")
+		if pid, err = start(o.Dir, "velero", o.Self, "velero", "--kubeconfig="+s.Kubeconfig, "--ca="+s.CAFile,
+			"--entra-url="+s.EntraURL, "--arm-url="+s.ARMURL, "--blob-url="+s.BlobURL, "--imds-url="+s.IMDSURL,
+			"--log-dir="+s.VeleroLogDir, "--port="+strconv.Itoa(p["velero"])); err != nil {
+			return fail(err)
+		}
+		s.PIDs["velero"] = pid
+	}
 	if err := s.Save(); err != nil {
 		return fail(err)
 	}
@@ -190,6 +209,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	if err := configureCluster(ctx, client, s); err != nil {
 		return fail(err)
+	}
+	if s.PIDs["velero"] != 0 {
+		if err := waitHTTP(ctx, nil, fmt.Sprintf("http://127.0.0.1:%d/healthz", p["velero"]), "", 30*time.Second); err != nil {
+			return fail(fmt.Errorf("velero double did not start: %w", err))
+		}
 	}
 	fmt.Fprintf(o.Log, "node %s ready; webhook double registered\n", NodeName)
 	s.BootSeconds = time.Since(begin).Seconds()
@@ -440,4 +464,39 @@ func unwrapAll(err error) error {
 		}
 		err = next
 	}
+}
+
+// installCRD creates a CRD from a YAML file and waits until the API server serves it.
+func installCRD(ctx context.Context, s *State, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("reading %s (run e2e/scripts/build-tools.sh): %w", file, err)
+	}
+	var crd apiextv1.CustomResourceDefinition
+	if err := yaml.Unmarshal(data, &crd); err != nil {
+		return fmt.Errorf("decoding %s: %w", file, err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := apiextclient.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := client.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating CRD %s: %w", crd.Name, err)
+	}
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		got, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		for _, c := range got.Status.Conditions {
+			if c.Type == apiextv1.Established && c.Status == apiextv1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 }
