@@ -4,17 +4,22 @@
 //	aksbackup-lab down [--dir e2e/.lab]
 //	aksbackup-lab fixture [--dir e2e/.lab] [--namespace dataprotection-microsoft] [--reset]
 //	aksbackup-lab env [--dir e2e/.lab]
+//	aksbackup-lab scenario [--dir e2e/.lab] --base unwired|wired [--namespace NS] [--fault F ...]
 //	aksbackup-lab webhook --kubeconfig K --cert C --key K --port P   (started by up)
 //	aksbackup-lab azure --arm-port P --entra-port P ...               (started by up)
 //	aksbackup-lab velero --kubeconfig K --ca C --log-dir D ...        (started by up)
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -36,7 +41,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|webhook|azure|velero [flags]")
+		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|scenario|webhook|azure|velero [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -51,6 +56,8 @@ func main() {
 		err = seed(ctx, os.Args[2:])
 	case "env":
 		err = env(os.Args[2:])
+	case "scenario":
+		err = scenario(os.Args[2:])
 	case "webhook":
 		err = webhook(ctx, os.Args[2:])
 	case "azure":
@@ -58,7 +65,7 @@ func main() {
 	case "velero":
 		err = velero(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: use up, down, fixture, env, webhook, azure or velero", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use up, down, fixture, env, scenario, webhook, azure or velero", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
@@ -136,6 +143,46 @@ func env(args []string) error {
 	fmt.Printf("export AZURE_TENANT_ID=%s AZURE_CLIENT_ID=%s AZURE_CLIENT_SECRET=\"$(cat %s)\"\n", s.TenantID, s.AdminClientID, s.AdminSecretFile)
 	return nil
 }
+
+// scenario switches the Azure doubles to a base state and faults, as the e2e tests do.
+func scenario(args []string) error {
+	fs := flag.NewFlagSet("scenario", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "lab state directory")
+	base := fs.String("base", "unwired", "unwired (extension installed, nothing federated or granted) or wired (for --namespace)")
+	ns := fs.String("namespace", "dataprotection-microsoft", "namespace the federated credentials' subjects name")
+	var faults stringList
+	fs.Var(&faults, "fault", "fault to apply (repeat): "+strings.Join(azurelab.Faults, ", "))
+	_ = fs.Parse(args)
+	absDir, _ := filepath.Abs(*dir)
+	s, err := lab.Load(absDir)
+	if err != nil {
+		return err
+	}
+	ca, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	body, _ := json.Marshal(map[string]any{"base": *base, "namespace": *ns, "faults": []string(faults)})
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Post(s.ARMURL+"_lab/scenario", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("scenario %s %v: HTTP %d %s", *base, faults, resp.StatusCode, strings.TrimSpace(string(msg)))
+	}
+	fmt.Printf("Azure scenario %s for namespace %s, faults %v\n", *base, *ns, []string(faults))
+	return nil
+}
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func azure(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("azure", flag.ExitOnError)
