@@ -81,18 +81,7 @@ func TestBSL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeFactory{client: unwiredCluster(true), dyn: dynamicWith(t, tt.objs...)}
 			out, errOut, err := run(t, f, "", append([]string{"bsl"}, tt.args...)...)
-			if got := exitcode.Code(err); got != tt.wantCode {
-				t.Fatalf("exit %d, want %d: %v\n%s%s", got, tt.wantCode, err, out, errOut)
-			}
-			all := out + errOut
-			if err != nil {
-				all += err.Error()
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(all, w) {
-					t.Errorf("output lacks %q:\n%s", w, all)
-				}
-			}
+			expectRun(t, out, errOut, err, tt.wantCode, tt.want, nil)
 		})
 	}
 }
@@ -152,5 +141,27 @@ func TestBSLWaitTimesOut(t *testing.T) {
 	}
 	if !strings.Contains(out, "blob-data-role-missing") {
 		t.Errorf("the final report must name the cause:\n%s", out)
+	}
+}
+
+// expectRun checks a command's exit code, and that its output and error hold every want and no never.
+func expectRun(t *testing.T, out, errOut string, err error, wantCode int, want, never []string) {
+	t.Helper()
+	if got := exitcode.Code(err); got != wantCode {
+		t.Fatalf("exit %d, want %d: %v\n%s%s", got, wantCode, err, out, errOut)
+	}
+	all := out + errOut
+	if err != nil {
+		all += err.Error()
+	}
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("output lacks %q:\n%s", w, all)
+		}
+	}
+	for _, n := range never {
+		if strings.Contains(all, n) {
+			t.Errorf("output has %q:\n%s", n, all)
+		}
 	}
 }

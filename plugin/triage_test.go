@@ -66,23 +66,7 @@ func TestTriageFiles(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeFactory{client: unwiredCluster(true)}
 			out, errOut, err := run(t, f, tt.stdin, append([]string{"triage"}, tt.args...)...)
-			if got := exitcode.Code(err); got != tt.wantCode {
-				t.Fatalf("exit %d, want %d: %v\n%s%s", got, tt.wantCode, err, out, errOut)
-			}
-			all := out + errOut
-			if err != nil {
-				all += err.Error()
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(all, w) {
-					t.Errorf("output lacks %q:\n%s", w, all)
-				}
-			}
-			for _, n := range tt.never {
-				if strings.Contains(all, n) {
-					t.Errorf("output has %q:\n%s", n, all)
-				}
-			}
+			expectRun(t, out, errOut, err, tt.wantCode, tt.want, tt.never)
 		})
 	}
 }

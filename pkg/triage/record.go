@@ -144,20 +144,7 @@ func parseLogfmt(r *record, s string) {
 			val = s[i : i+end]
 			i += end
 		}
-		switch key {
-		case "time", "ts":
-			r.time = parseTime(val)
-		case "level":
-			r.level = val
-		case "backup-storage-location", "backupLocation", "backupStorageLocation", "bsl":
-			r.bsl = val
-		case "backup":
-			r.backup = val
-		}
-		b.WriteString(key)
-		b.WriteByte('=')
-		b.WriteString(val)
-		b.WriteByte(' ')
+		r.setField(&b, key, val)
 	}
 	r.text = b.String()
 	if r.bsl == "" {
@@ -184,22 +171,7 @@ func parseJSON(r *record, line []byte) {
 				walk(prefix, vv)
 			}
 		case string:
-			switch prefix {
-			case "time", "ts", "timestamp", "@timestamp":
-				if r.time.IsZero() {
-					r.time = parseTime(x)
-				}
-			case "level", "severity", "lvl":
-				r.level = strings.ToLower(x)
-			case "backup-storage-location", "backupLocation", "backupStorageLocation", "bsl":
-				r.bsl = x
-			case "backup":
-				r.backup = x
-			}
-			b.WriteString(prefix)
-			b.WriteByte('=')
-			b.WriteString(x)
-			b.WriteByte(' ')
+			r.setField(&b, prefix, x)
 		}
 	}
 	walk("", m)
@@ -207,6 +179,26 @@ func parseJSON(r *record, line []byte) {
 	if r.bsl == "" {
 		fillFromText(r, r.text)
 	}
+}
+
+// setField keeps the fields triage uses and appends key=value to the matched text.
+func (r *record) setField(b *strings.Builder, key, val string) {
+	switch key {
+	case "time", "ts", "timestamp", "@timestamp":
+		if t := parseTime(val); !t.IsZero() {
+			r.time = t
+		}
+	case "level", "severity", "lvl":
+		r.level = strings.ToLower(val)
+	case "backup-storage-location", "backupLocation", "backupStorageLocation", "bsl":
+		r.bsl = val
+	case "backup":
+		r.backup = val
+	}
+	b.WriteString(key)
+	b.WriteByte('=')
+	b.WriteString(val)
+	b.WriteByte(' ')
 }
 
 func fillFromText(r *record, text string) {
