@@ -157,3 +157,53 @@ func TestTriageAndBSLNameTheRootCause(t *testing.T) {
 		}
 	})
 }
+
+// TestTriageReadsEveryReplica: with two velero replicas, triage reads both pods' logs; --since and
+// --previous select what the kubelet (here kwok) serves, and a log that cannot be read is a warning,
+// not a failure, while the BSL message still names the cause.
+func TestTriageReadsEveryReplica(t *testing.T) {
+	lab := labtest.Load(t)
+	ns := lab.NewFixtureNamespace(t, "replicas")
+	agent := deployments[1]
+	if _, err := lab.Clientset(t).AppsV1().Deployments(ns).Patch(context.Background(), agent, types.MergePatchType,
+		[]byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lab.WaitRollout(t, ns, agent)
+	lab.WaitBSLPhase(t, ns, "default", "Unavailable", 90*time.Second)
+	pods, err := lab.Clientset(t).CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agentPods []string
+	for _, p := range pods.Items {
+		if strings.HasPrefix(p.Name, agent+"-") {
+			agentPods = append(agentPods, p.Name)
+		}
+	}
+	if len(agentPods) != 2 {
+		t.Fatalf("agent pods %v", agentPods)
+	}
+
+	r := aksbackup(t, lab, "triage", "-n", ns, "--since", "1h", "-o", "json")
+	var doc triageDoc
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 1 {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	for _, p := range agentPods {
+		if !strings.Contains(doc.Source, "pod "+ns+"/"+p+" container velero") {
+			t.Errorf("source %q does not name replica %s", doc.Source, p)
+		}
+	}
+	if doc.Findings[0].ID != "wi-not-injected" {
+		t.Errorf("first finding %s", doc.Findings[0].ID)
+	}
+
+	prev := aksbackup(t, lab, "triage", "-n", ns, "--previous")
+	if prev.code != 1 || !strings.Contains(prev.stderr, "warning: could not read pod "+ns+"/") || !strings.Contains(prev.stdout, "wi-not-injected") {
+		t.Errorf("--previous without a previous container:\n%s", prev)
+	}
+	if bad := aksbackup(t, lab, "triage", "-n", ns, "--since", "-5m"); bad.code != 2 || !strings.Contains(bad.stderr, "--since must be positive") {
+		t.Errorf("negative --since:\n%s", bad)
+	}
+}
