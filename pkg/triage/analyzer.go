@@ -544,12 +544,28 @@ func evidenceLine(raw string, at int, text string) string {
 		needle = needle[:i]
 	}
 	pos := strings.Index(line, needle)
-	head := cutRunes(line, 240)
+	head := cutAtSpace(line, 240)
 	if pos < 0 || pos < 240 {
-		return cutRunes(line, maxEvidenceLen) + " …"
+		return cutAtSpace(line, maxEvidenceLen) + " …"
 	}
-	from := max(pos-120, 240)
-	return head + " … " + cutRunes(line[from:], 300) + " …"
+	// Start the excerpt at a word boundary shortly before the match.
+	from := max(pos-120, len(head))
+	if sp := strings.IndexByte(line[from:pos], ' '); sp >= 0 {
+		from += sp + 1
+	}
+	return head + " … " + cutAtSpace(line[from:], 300) + " …"
+}
+
+// cutAtSpace cuts s to at most n bytes, at the last space when there is one in the second half.
+func cutAtSpace(s string, n int) string {
+	cut := cutRunes(s, n)
+	if len(cut) == len(s) {
+		return cut
+	}
+	if sp := strings.LastIndexByte(cut, ' '); sp > n/2 {
+		return cut[:sp]
+	}
+	return cut
 }
 
 // cutRunes returns at most n bytes of s without splitting a UTF-8 sequence.
