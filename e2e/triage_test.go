@@ -200,7 +200,7 @@ func TestTriageReadsEveryReplica(t *testing.T) {
 	}
 
 	prev := aksbackup(t, lab, "triage", "-n", ns, "--previous")
-	if prev.code != 1 || !strings.Contains(prev.stderr, "warning: could not read pod "+ns+"/") || !strings.Contains(prev.stdout, "wi-not-injected") {
+	if prev.code != 1 || !strings.Contains(prev.stderr, "warning: could not read the previous logs of pod "+ns+"/") || !strings.Contains(prev.stdout, "wi-not-injected") {
 		t.Errorf("--previous without a previous container:\n%s", prev)
 	}
 	if bad := aksbackup(t, lab, "triage", "-n", ns, "--since", "-5m"); bad.code != 2 || !strings.Contains(bad.stderr, "--since must be positive") {

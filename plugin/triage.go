@@ -176,7 +176,11 @@ func (o *TriageOptions) Run(ctx context.Context) error {
 		for _, n := range notes {
 			fmt.Fprintln(o.ErrOut, n)
 		}
-		fmt.Fprintf(o.Out, "Read %d lines from %s\n\n", rep.LinesRead, rep.Source)
+		lines := "lines"
+		if rep.LinesRead == 1 {
+			lines = "line"
+		}
+		fmt.Fprintf(o.Out, "Read %d %s from %s\n\n", rep.LinesRead, lines, rep.Source)
 		if len(rep.Findings) == 0 {
 			fmt.Fprintln(o.Out, "No known root cause found.")
 		} else if err := findings.WriteText(o.Out, rep.Findings, findings.TextOptions{Color: output.ColorEnabled(o.Out)}); err != nil {
@@ -242,7 +246,11 @@ func (o *TriageOptions) scanCluster(ctx context.Context, a *triage.Analyzer) ([]
 	var notes []string
 	for _, s := range sources {
 		if s.Err != "" {
-			notes = append(notes, fmt.Sprintf("warning: could not read %s container %s: %s", s.Pod, s.Container, s.Err))
+			which := "logs"
+			if o.Previous {
+				which = "previous logs"
+			}
+			notes = append(notes, fmt.Sprintf("warning: could not read the %s of pod %s container %s: %s", which, s.Pod, s.Container, s.Err))
 		}
 	}
 	if len(sources) == 0 {
