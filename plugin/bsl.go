@@ -101,7 +101,7 @@ func (o *BSLOptions) Validate() error {
 
 func (o *BSLOptions) read(ctx context.Context) (*bsl.Report, error) {
 	rep, err := bsl.Read(ctx, o.client, o.profile.Namespace, o.name, o.now())
-	if errors.Is(err, bsl.ErrNotFound) {
+	if errors.Is(err, bsl.ErrNotFound) || errors.Is(err, bsl.ErrNoCRD) {
 		return nil, exitcode.Invalid(err)
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -84,6 +85,15 @@ func TestBSL(t *testing.T) {
 			expectRun(t, out, errOut, err, tt.wantCode, tt.want, nil)
 		})
 	}
+}
+
+func TestBSLWithoutVeleroCRD(t *testing.T) {
+	dyn := dynamicWith(t)
+	dyn.PrependReactor("list", "backupstoragelocations", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewNotFound(bsl.Resource.GroupResource(), "")
+	})
+	out, errOut, err := run(t, &fakeFactory{client: unwiredCluster(true), dyn: dyn}, "", "bsl")
+	expectRun(t, out, errOut, err, exitcode.InvalidInput, []string{"no velero.io/v1 BackupStorageLocation resource", "kubectl get crd backupstoragelocations.velero.io"}, nil)
 }
 
 func TestBSLJSON(t *testing.T) {

@@ -103,8 +103,12 @@ func (r *Report) AllAvailable() bool {
 	return true
 }
 
-// ErrNotFound means the named location does not exist.
-var ErrNotFound = fmt.Errorf("BackupStorageLocation not found")
+// ErrNotFound means the named location does not exist; ErrNoCRD that the cluster has no
+// BackupStorageLocation resource at all.
+var (
+	ErrNotFound = fmt.Errorf("BackupStorageLocation not found")
+	ErrNoCRD    = fmt.Errorf("the cluster has no velero.io/v1 BackupStorageLocation resource")
+)
 
 // Read lists the namespace's locations (or the one named) and analyses them at time now.
 func Read(ctx context.Context, client dynamic.Interface, namespace, name string, now time.Time) (*Report, error) {
@@ -120,6 +124,9 @@ func Read(ctx context.Context, client dynamic.Interface, namespace, name string,
 		items = append(items, *u)
 	} else {
 		list, err := client.Resource(Resource).Namespace(namespace).List(ctx, metav1.ListOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%w: Velero's CRDs are not installed (is the AKS Backup extension or Velero installed? `kubectl get crd backupstoragelocations.velero.io`)", ErrNoCRD)
+		}
 		if err != nil {
 			return nil, err
 		}
