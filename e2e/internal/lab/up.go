@@ -18,8 +18,6 @@ import (
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,8 +25,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/fixture"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/pki"
 )
 
@@ -139,7 +137,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	// kwok serves each Velero pod's log through a Logs object the velero double creates per pod;
 	// kwok lists them from its start, so the CRD comes first.
-	if err := installCRD(ctx, s, filepath.Join(o.BinDir, "crds", "kwok.x-k8s.io_logs.yaml")); err != nil {
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return fail(err)
+	}
+	if err := fixture.InstallCRD(ctx, cfg, filepath.Join(o.BinDir, "crds", "kwok.x-k8s.io_logs.yaml"), 30*time.Second); err != nil {
 		return fail(err)
 	}
 	if pid, err = start(o.Dir, "kwok", bin("kwok"), "--kubeconfig="+s.Kubeconfig, "--config="+kwokConfig, "--enable-crds=Logs",
@@ -464,39 +466,4 @@ func unwrapAll(err error) error {
 		}
 		err = next
 	}
-}
-
-// installCRD creates a CRD from a YAML file and waits until the API server serves it.
-func installCRD(ctx context.Context, s *State, file string) error {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return fmt.Errorf("reading %s (run e2e/scripts/build-tools.sh): %w", file, err)
-	}
-	var crd apiextv1.CustomResourceDefinition
-	if err := yaml.Unmarshal(data, &crd); err != nil {
-		return fmt.Errorf("decoding %s: %w", file, err)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := apiextclient.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	if _, err := client.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating CRD %s: %w", crd.Name, err)
-	}
-	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		got, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		for _, c := range got.Status.Conditions {
-			if c.Type == apiextv1.Established && c.Status == apiextv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
 }
