@@ -29,11 +29,12 @@ type BSLOptions struct {
 	Timeout       time.Duration
 	PollInterval  time.Duration
 
-	name    string
-	format  output.Format
-	profile profile.Profile
-	client  dynamic.Interface
-	now     func() time.Time
+	name       string
+	timeoutSet bool
+	format     output.Format
+	profile    profile.Profile
+	client     dynamic.Interface
+	now        func() time.Time
 }
 
 // NewBSLCommand builds `kubectl aksbackup bsl`.
@@ -70,7 +71,8 @@ Available at the timeout), 2 bad input, 3 the cluster could not be read.`,
 	return cmd
 }
 
-func (o *BSLOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *BSLOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.timeoutSet = cmd.Flags().Changed("timeout") || cmd.Flags().Changed("poll-interval")
 	if len(args) == 1 {
 		o.name = args[0]
 	}
@@ -93,8 +95,8 @@ func (o *BSLOptions) Validate() error {
 	if o.PollInterval <= 0 {
 		return fmt.Errorf("--poll-interval must be positive, got %s", o.PollInterval)
 	}
-	if !o.WaitAvailable && o.Timeout != 15*time.Minute {
-		return fmt.Errorf("--timeout only applies with --wait-available")
+	if !o.WaitAvailable && o.timeoutSet {
+		return fmt.Errorf("--timeout and --poll-interval only apply with --wait-available")
 	}
 	return nil
 }

@@ -39,10 +39,7 @@ func (f *profileFlags) Resolve(factory kube.Factory) (profile.Profile, error) {
 	if err != nil {
 		return profile.Profile{}, err
 	}
-	return profile.Resolve(profile.Selection{
-		Profile: f.Name, ServiceAccounts: f.ServiceAccounts, Deployments: f.Deployments,
-		Namespace: explicitNS, DefaultNamespace: contextNS,
-	})
+	return f.resolve(explicitNS, contextNS)
 }
 
 // ResolveWithoutCluster is Resolve for commands that may run without a kubeconfig (triage --file):
@@ -52,6 +49,10 @@ func (f *profileFlags) ResolveWithoutCluster(factory kube.Factory) (profile.Prof
 	if err != nil {
 		explicitNS, contextNS = "", ""
 	}
+	return f.resolve(explicitNS, contextNS)
+}
+
+func (f *profileFlags) resolve(explicitNS, contextNS string) (profile.Profile, error) {
 	return profile.Resolve(profile.Selection{
 		Profile: f.Name, ServiceAccounts: f.ServiceAccounts, Deployments: f.Deployments,
 		Namespace: explicitNS, DefaultNamespace: contextNS,

@@ -102,12 +102,10 @@ func (o *TriageOptions) Complete(cmd *cobra.Command, _ []string) error {
 	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
 		return err
 	}
-	{
-		if o.client, err = o.Factory.Clientset(); err != nil {
-			return err
-		}
-		o.dynamic, err = o.Factory.Dynamic()
+	if o.client, err = o.Factory.Clientset(); err != nil {
+		return err
 	}
+	o.dynamic, err = o.Factory.Dynamic()
 	return err
 }
 

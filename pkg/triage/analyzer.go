@@ -216,8 +216,9 @@ func recordBounds(block []byte, lineStart int) (int, int) {
 	return start, end
 }
 
+// lineAt is the line starting at start, without its newline.
 func lineAt(block []byte, start int) []byte {
-	return block[start : lineEnd(block, start)-boolToInt(lineEnd(block, start) > start && block[lineEnd(block, start)-1] == '\n')]
+	return bytes.TrimSuffix(block[start:lineEnd(block, start)], []byte{'\n'})
 }
 
 func lineEnd(block []byte, start int) int {
@@ -225,13 +226,6 @@ func lineEnd(block []byte, start int) int {
 		return start + nl + 1
 	}
 	return len(block)
-}
-
-func boolToInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // AddText analyses one entry that did not come from a log, such as a BSL's status message.
@@ -351,15 +345,6 @@ func fieldValue(line, key []byte) string {
 func containsAnyBytes(b []byte, subs [][]byte) bool {
 	for _, sub := range subs {
 		if bytes.Contains(b, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsAny(s string, subs []string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
 			return true
 		}
 	}

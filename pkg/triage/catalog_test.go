@@ -165,3 +165,12 @@ func TestAnchorsCoverMatches(t *testing.T) {
 		}
 	}
 }
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

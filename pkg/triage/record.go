@@ -11,8 +11,7 @@ import (
 // record is one log entry: a line, or for free text (kubectl describe, an Azure SDK error block)
 // a line and the continuation lines under it.
 type record struct {
-	time  time.Time
-	level string
+	time time.Time
 	// text is what signatures match: values unquoted and escapes (\n, \") resolved, so a logrus
 	// error="...\n..." and the same error printed raw look alike.
 	text string
@@ -30,8 +29,6 @@ var (
 	textTime = regexp.MustCompile(`^\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]?\s`)
 	bslText  = regexp.MustCompile(`BackupStorageLocation "([^"]+)"`)
 )
-
-var klogLevels = map[byte]string{'I': "info", 'W': "warning", 'E': "error", 'F': "fatal"}
 
 // isContinuation tells whether a free-text line belongs to the entry above it: the body of an
 // Azure SDK ResponseError, a DefaultAzureCredential attempt list, or an indented wrapped value.
@@ -58,7 +55,7 @@ var continuationPrefixes = [][]byte{
 	[]byte("To troubleshoot"), []byte("ERROR CODE UNAVAILABLE"),
 }
 
-// parseRecord reads the time, level and fields of an entry in any of the formats Velero, the AKS
+// parseRecord reads the time and fields of an entry in any of the formats Velero, the AKS
 // Backup extension and kubectl produce: logrus text, JSON lines, klog, and free text.
 func parseRecord(raw []byte, now time.Time) record {
 	line := raw
@@ -81,7 +78,6 @@ func parseRecord(raw []byte, now time.Time) record {
 		parseLogfmt(&r, string(line))
 	default:
 		if m := klogPrefix.FindSubmatch(first); m != nil {
-			r.level = klogLevels[m[1][0]]
 			if t, err := time.Parse("0102 15:04:05.999999", string(m[2])+string(m[3])+" "+string(m[4])); err == nil && r.time.IsZero() {
 				year := now.Year()
 				t = t.AddDate(year, 0, 0)
@@ -188,8 +184,6 @@ func (r *record) setField(b *strings.Builder, key, val string) {
 		if t := parseTime(val); !t.IsZero() {
 			r.time = t
 		}
-	case "level", "severity", "lvl":
-		r.level = strings.ToLower(val)
 	case "backup-storage-location", "backupLocation", "backupStorageLocation", "bsl":
 		r.bsl = val
 	case "backup":
