@@ -11,7 +11,7 @@ mkdir -p "$bin_dir"
 
 kube_version=v1.34.4
 want_stamp=$(cat "$e2e_dir"/tools/*/go.mod "$e2e_dir"/tools/*/go.sum "$0" | sha256sum | cut -d' ' -f1)
-binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kwok)
 
 # Velero's real BackupStorageLocation CRD ships in its module, which the e2e module requires.
 (cd "$e2e_dir" && go mod download github.com/vmware-tanzu/velero)
@@ -52,7 +52,7 @@ kube_ldflags="-s -w \
 cd "$e2e_dir/tools/kube"
 echo "building etcd (go.etcd.io/etcd/server/v3)..."
 go build -trimpath -ldflags "-s -w" -o "$bin_dir/etcd" ./cmd/etcd
-for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+for c in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet; do
   echo "building $c $kube_version..."
   go build -trimpath -ldflags "$kube_ldflags" -o "$bin_dir/$c" "k8s.io/kubernetes/cmd/$c"
 done
