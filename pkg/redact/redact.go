@@ -1,6 +1,9 @@
 // Package redact removes secrets from text before the tool prints it: SAS signatures, storage
-// account keys, bearer tokens, JWTs, client secrets and connection strings. Every printer that shows
-// text taken from a cluster, a log or an Azure error passes it through String.
+// account keys, bearer tokens, JWTs and JWEs, client secrets, passwords, private keys and
+// connection strings, in every form they reach a log line: logfmt, JSON (also with Go's \u0026
+// escaping, and escaped again inside a logrus field), YAML env pairs, URL-encoded query strings and
+// URL userinfo. Every printer that shows text taken from a cluster, a log or an Azure error passes it
+// through String; structured output goes through Value so that map keys count as names.
 package redact
 
 import (
@@ -11,31 +14,23 @@ import (
 // Mask replaces each secret value; the key name stays so the reader still sees what was there.
 const Mask = "REDACTED"
 
-// rules run in order; each keeps the text around the secret (its first group) and masks the rest.
-var rules = []struct {
-	// cheap is a substring that must occur for the rule to apply (case-insensitive), so that
-	// text without secrets costs one scan per rule and no regexp work.
+// patterns mask secrets that carry their own shape; the first and second groups (text before and
+// after the secret) stay, the rest is masked.
+var patterns = []struct {
+	// cheap is a lower-case substring that must occur for the pattern to apply, so that text
+	// without secrets costs a substring scan and no regexp work.
 	cheap string
 	re    *regexp.Regexp
 }{
-	// JWTs (service-account tokens, Entra access tokens, client assertions): three base64url parts.
-	{"eyj", regexp.MustCompile(`()eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)},
-	// Authorization headers and logged bearer tokens.
-	{"bearer", regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}`)},
-	// SharedKey authorization headers: "SharedKey account:signature".
-	{"sharedkey", regexp.MustCompile(`(?i)(SharedKey(?:Lite)?\s+[A-Za-z0-9-]+:)[A-Za-z0-9+/=]{8,}`)},
-	// SAS signatures in URLs and connection strings.
-	{"sig=", regexp.MustCompile(`(?i)([?&;\s"']sig=)[^&;\s"'<>\\]+`)},
-	// Storage connection strings and key settings.
-	{"accountkey", regexp.MustCompile(`(?i)(AccountKey\s*[=:]\s*"?)[^;"\s\\]+`)},
-	{"sharedaccesskey", regexp.MustCompile(`(?i)(SharedAccessKey\s*[=:]\s*"?)[^;"\s\\]+`)},
-	{"sharedaccesssignature", regexp.MustCompile(`(?i)(SharedAccessSignature\s*[=:]\s*"?)[^;"\s\\]+`)},
-	// Client secrets, passwords, assertions and tokens as env assignments, form fields or JSON members.
-	{"secret", regexp.MustCompile(`(?i)((?:client_secret|clientsecret|AZURE_CLIENT_SECRET|secret)\\?"?\s*[=:]\s*\\?"?)[^&\s"\\,}]{4,}`)},
-	{"password", regexp.MustCompile(`(?i)((?:password|AZURE_PASSWORD|AZURE_CLIENT_CERTIFICATE_PASSWORD)\\?"?\s*[=:]\s*\\?"?)[^&\s"\\,}]{4,}`)},
-	{"assertion", regexp.MustCompile(`(?i)((?:client_assertion)\\?"?\s*[=:]\s*\\?"?)[^&\s"\\,}]{8,}`)},
-	{"token", regexp.MustCompile(`(?i)((?:access_token|refresh_token|id_token)\\?"?\s*[=:]\s*\\?"?)[^&\s"\\,}]{8,}`)},
-	{"storage_key", regexp.MustCompile(`(?i)((?:AZURE_STORAGE_KEY|AZURE_STORAGE_ACCOUNT_ACCESS_KEY|storageAccountKey)\\?"?\s*[=:]\s*\\?"?)[^&\s"\\,}]{4,}`)},
+	// JWTs (service-account tokens, Entra tokens, client assertions) and JWEs (five parts); a lone
+	// long segment starting with eyJ (base64 of `{"`) is a token cut short and goes too.
+	{"eyj", regexp.MustCompile(`()eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,4}`)},
+	{"bearer", regexp.MustCompile(`(?i)(bearer(?:\s+|%20|\+))[A-Za-z0-9._~+/=%-]{8,}`)},
+	{"sharedkey", regexp.MustCompile(`(?i)(SharedKey(?:Lite)?(?:\s+|%20)[A-Za-z0-9-]+(?::|%3A))[A-Za-z0-9+/=%]{8,}`)},
+	{"private key-----", regexp.MustCompile(`(?s)(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----).*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`)},
+	// URL userinfo: https://user:password@host, also percent-encoded inside another URL.
+	{"://", regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:"'<>\\]*:)[^\s/?#@"'<>\\]+(@)`)},
+	{"%3a%2f%2f", regexp.MustCompile(`(?i)(%3A%2F%2F[^\s/?#@:%"'<>\\]*%3A)[^\s/?#@"'<>\\]+?(%40)`)},
 }
 
 // String returns s with every secret value replaced by Mask.
@@ -43,15 +38,18 @@ func String(s string) string {
 	if s == "" {
 		return s
 	}
-	lower := strings.ToLower(s)
-	for _, r := range rules {
-		if !strings.Contains(lower, r.cheap) {
+	lower := asciiLower(s)
+	for _, p := range patterns {
+		if !strings.Contains(lower, p.cheap) {
 			continue
 		}
-		s = r.re.ReplaceAllString(s, "${1}"+Mask)
-		lower = strings.ToLower(s)
+		masked := p.re.ReplaceAllString(s, "${1}"+Mask+"${2}")
+		if masked != s {
+			s, lower = masked, asciiLower(masked)
+		}
 	}
-	return s
+	s = maskNamedValues(s, lower)
+	return maskStorageKeys(s)
 }
 
 // Strings redacts each element in place and returns the slice.
@@ -60,4 +58,16 @@ func Strings(ss []string) []string {
 		ss[i] = String(ss[i])
 	}
 	return ss
+}
+
+// Value redacts a value printed under a name (a map key of structured output, a config key): the
+// whole value goes when the name says it holds a secret, otherwise String applies.
+func Value(name, value string) string {
+	if value == "" {
+		return value
+	}
+	if k := classify(name); k != notSecret && !keepValue(k, false, value) {
+		return Mask
+	}
+	return String(value)
 }
