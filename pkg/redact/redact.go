@@ -24,7 +24,7 @@ var patterns = []struct {
 }{
 	// JWTs (service-account tokens, Entra tokens, client assertions) and JWEs (five parts); a lone
 	// long segment starting with eyJ (base64 of `{"`) is a token cut short and goes too.
-	{"eyj", regexp.MustCompile(`()eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,4}`)},
+	{"eyj", regexp.MustCompile(`(^|[^A-Za-z0-9+/])eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,4}`)},
 	{"bearer", regexp.MustCompile(`(?i)(bearer(?:\s+|%20|\+))[A-Za-z0-9._~+/=%-]{8,}`)},
 	{"sharedkey", regexp.MustCompile(`(?i)(SharedKey(?:Lite)?(?:\s+|%20)[A-Za-z0-9-]+(?::|%3A))[A-Za-z0-9+/=%]{8,}`)},
 	{"private key-----", regexp.MustCompile(`(?s)(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----).*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`)},
@@ -38,6 +38,9 @@ func String(s string) string {
 	if s == "" {
 		return s
 	}
+	// Named values go first: a pattern such as Bearer's could otherwise eat a name and leave its value.
+	// Storage keys go before the patterns too: a JWT's "eyJ" may occur inside a key.
+	s = maskStorageKeys(maskNamedValues(s, asciiLower(s)))
 	lower := asciiLower(s)
 	for _, p := range patterns {
 		if !strings.Contains(lower, p.cheap) {
@@ -48,8 +51,7 @@ func String(s string) string {
 			s, lower = masked, asciiLower(masked)
 		}
 	}
-	s = maskNamedValues(s, lower)
-	return maskStorageKeys(s)
+	return s
 }
 
 // Strings redacts each element in place and returns the slice.

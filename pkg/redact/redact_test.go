@@ -103,6 +103,8 @@ func TestString(t *testing.T) {
 
 		// Structural fallback: the shape alone gives a storage key away.
 		{"bare storage key", `key is ` + storageKey + ` here`, []string{storageKeyRaw}, []string{"key is ", " here"}},
+		{"storage key containing eyJ", `the key EIiZcWC9oc3eiNoKDeyJCUk2PPXKl4bkg6pET0wEAkmbu7s3kZqCyWEe9SNqLuc1Y8nAyFLZzLNT7Ox/hKhnZA== was rotated`,
+			[]string{"EIiZcWC9oc3e", "hKhnZA"}, []string{"the key ", " was rotated"}}, // found by FuzzRedact
 		{"bare storage key unpadded", `"` + storageKeyRaw + `"`, []string{storageKeyRaw}, nil},
 		{"bare storage key url-encoded", `x%3D` + storageKeyURL + `%26y`, []string{"p5Mzntk8%2BtZ1wxo5qPM3bnG"}, []string{"%26y"}},
 		{"bare storage key after escaped newline", `\n` + storageKey + `\n`, []string{storageKeyRaw[:40]}, nil},
