@@ -1,0 +1,158 @@
+package probe
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact"
+)
+
+// Failure is what went wrong in one step, in the terms of the shared catalog.
+type Failure struct {
+	FindingID  string
+	HTTPStatus int
+	// Code is the AADSTS code ("AADSTS700213") or the storage error code ("ContainerNotFound").
+	Code string
+	// Detail is the error text, redacted and cut to one line.
+	Detail string
+}
+
+var aadstsCode = regexp.MustCompile(`AADSTS(\d+)`)
+
+// aadstsFindings maps Entra's error codes to catalog IDs (see the triage catalog for the texts).
+var aadstsFindings = map[string]string{
+	"70021": "federated-credential-mismatch", "700211": "federated-credential-mismatch", "700212": "federated-credential-mismatch", "700213": "federated-credential-mismatch",
+	"700016": "application-not-found", "90002": "tenant-not-found", "900023": "tenant-not-found",
+	"50166": "oidc-issuer-unreachable", "90061": "oidc-issuer-unreachable", "700024": "client-assertion-expired",
+	"7000215": "client-secret-invalid", "7000222": "client-secret-invalid",
+}
+
+// storageFindings maps Blob Storage's x-ms-error-code values to catalog IDs.
+var storageFindings = map[string]string{
+	"AuthorizationPermissionMismatch":    "blob-data-role-missing",
+	"AuthorizationFailure":               "storage-network-blocked",
+	"ContainerNotFound":                  "container-not-found",
+	"KeyBasedAuthenticationNotPermitted": "shared-key-disabled",
+	"InvalidAuthenticationInfo":          StorageTokenRejected.ID,
+	"AccountIsDisabled":                  StorageRequestFailed.ID,
+}
+
+// Classify names the catalog entry for an error from Entra, Blob Storage, ARM or the network.
+// blobHost is the storage endpoint's host: a name that does not resolve there is a wrong account or
+// URI (storage-uri-invalid); elsewhere it is a DNS problem.
+func Classify(err error, blobHost string, sharedKey bool) Failure {
+	f := Failure{Detail: oneLine(err)}
+	var authErr *azidentity.AuthenticationFailedError
+	if errors.As(err, &authErr) {
+		if authErr.RawResponse != nil {
+			f.HTTPStatus = authErr.RawResponse.StatusCode
+		}
+		if m := aadstsCode.FindStringSubmatch(err.Error()); m != nil {
+			f.Code = "AADSTS" + m[1]
+			if id, ok := aadstsFindings[m[1]]; ok {
+				f.FindingID = id
+				return f
+			}
+		}
+		f.FindingID = TokenExchangeFailed.ID
+		return f
+	}
+	var respErr *azcore.ResponseError
+	if errors.As(err, &respErr) {
+		f.HTTPStatus, f.Code = respErr.StatusCode, respErr.ErrorCode
+		if id, ok := storageFindings[respErr.ErrorCode]; ok {
+			f.FindingID = id
+			return f
+		}
+		switch {
+		case respErr.ErrorCode == "AuthenticationFailed" && sharedKey:
+			f.FindingID = "storage-key-misconfigured"
+		case respErr.StatusCode == http.StatusUnauthorized || respErr.ErrorCode == "AuthenticationFailed":
+			f.FindingID = StorageTokenRejected.ID
+		case respErr.StatusCode == http.StatusProxyAuthRequired:
+			f.FindingID = ProxyFailed.ID
+		default:
+			f.FindingID = StorageRequestFailed.ID
+		}
+		return f
+	}
+	f.FindingID = classifyNetwork(err, blobHost)
+	return f
+}
+
+// classifyNetwork names a transport error: DNS, proxy, TLS or TCP.
+func classifyNetwork(err error, blobHost string) string {
+	text := err.Error()
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		if blobHost != "" && strings.EqualFold(strings.TrimSuffix(dnsErr.Name, "."), hostOnly(blobHost)) {
+			return "storage-uri-invalid"
+		}
+		return DNSFailed.ID
+	}
+	if strings.Contains(text, "proxyconnect") || strings.Contains(text, "Proxy Authentication Required") {
+		return ProxyFailed.ID
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verifyErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	if errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalid) || errors.As(err, &verifyErr) || errors.As(err, &recordErr) ||
+		strings.Contains(text, "tls: ") || strings.Contains(text, "x509: ") {
+		return TLSFailed.ID
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err) {
+		return TCPFailed.ID
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return TCPFailed.ID
+	}
+	return StorageRequestFailed.ID
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+// oneLine keeps the first meaningful lines of an SDK error (they carry the request, the status and
+// the service's message) redacted and on one line, short enough for a termination message.
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	var parts []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.Trim(line, "-") == "" || strings.HasPrefix(line, "ERROR CODE") && len(parts) > 0 {
+			continue
+		}
+		parts = append(parts, line)
+	}
+	s := redact.String(strings.Join(parts, " "))
+	const max = 400
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}

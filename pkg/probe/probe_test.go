@@ -1,0 +1,219 @@
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+const fakeSAToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLXNlY3JldA"
+
+func testConfig(f *fakeAzure, mutate func(*Config)) Config {
+	tr := f.srv.Client().Transport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	cfg := Config{
+		RunID: "testrun-0001", Mode: "local", Network: true, Transport: tr,
+		Target: Target{BSL: "default", Container: "velero", Prefix: "", Account: "devstoreaccount1", ServiceURL: f.srv.URL + "/devstoreaccount1", UseAAD: true},
+		Identity: Identity{ClientID: "c0ffee00-aaaa-4bbb-8ccc-000000000001", TenantID: testTenant, AuthorityHost: f.srv.URL + "/", DisableInstanceDiscovery: true,
+			Assertion: func(context.Context) (string, error) { return fakeSAToken, nil }},
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	return cfg
+}
+
+// failedStep returns the first failed or warning step.
+func failedStep(res *Result) *Step {
+	for i := range res.Steps {
+		if res.Steps[i].Status == StatusFailed || res.Steps[i].Status == StatusWarning {
+			return &res.Steps[i]
+		}
+	}
+	return nil
+}
+
+func stepNames(res *Result) string {
+	var out []string
+	for _, s := range res.Steps {
+		out = append(out, s.Name+"="+s.Status)
+	}
+	return strings.Join(out, " ")
+}
+
+func TestRun(t *testing.T) {
+	closedPort := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr
+	}
+	tests := []struct {
+		name     string
+		setup    func(*fakeAzure)
+		config   func(*Config, *fakeAzure)
+		ok       bool
+		step     string
+		finding  string
+		code     string
+		leftover bool
+	}{
+		{name: "healthy", ok: true},
+		{name: "healthy under a prefix with Velero's directories", ok: true,
+			setup:  func(f *fakeAzure) { f.blobs["velero/cluster-a/backups/b1/velero-backup.json"] = []byte("{}") },
+			config: func(c *Config, _ *fakeAzure) { c.Target.Prefix = "cluster-a/" }},
+		{name: "wrong federated subject", setup: func(f *fakeAzure) { f.entraError = 700213 }, step: StepExchange, finding: "federated-credential-mismatch", code: "AADSTS700213"},
+		{name: "issuer without slash", setup: func(f *fakeAzure) { f.entraError = 700211 }, step: StepExchange, finding: "federated-credential-mismatch", code: "AADSTS700211"},
+		{name: "unknown AADSTS code", setup: func(f *fakeAzure) { f.entraError = 50000 }, step: StepExchange, finding: TokenExchangeFailed.ID, code: "AADSTS50000"},
+		{name: "no data role", setup: func(f *fakeAzure) { f.failOp["list"] = "AuthorizationPermissionMismatch" }, step: StepList, finding: "blob-data-role-missing", code: "AuthorizationPermissionMismatch"},
+		{name: "read-only role", setup: func(f *fakeAzure) { f.failOp["put"] = "AuthorizationPermissionMismatch" }, step: StepPut, finding: "blob-data-role-missing"},
+		{name: "network rules deny", setup: func(f *fakeAzure) { f.failOp["list"] = "AuthorizationFailure" }, step: StepList, finding: "storage-network-blocked"},
+		{name: "container missing", setup: func(f *fakeAzure) { delete(f.containers, "velero") }, step: StepList, finding: "container-not-found", code: "ContainerNotFound"},
+		{name: "shared key disabled with key auth", setup: func(f *fakeAzure) { f.failOp["list"] = "KeyBasedAuthenticationNotPermitted" },
+			config: func(c *Config, _ *fakeAzure) {
+				c.Target.UseAAD = false
+				c.StorageKey = "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktMDEyMzQ1Njc4OQ=="
+			}, step: StepList, finding: "shared-key-disabled"},
+		{name: "foreign directory under the prefix", setup: func(f *fakeAzure) { f.blobs["velero/other-tool/x"] = []byte("x") }, step: StepList, finding: ForeignDirs.ID, ok: false},
+		{name: "bytes differ on read", setup: func(f *fakeAzure) { f.corrupt = true }, step: StepGet, finding: ReadBackMismatch.ID},
+		{name: "delete does not delete", setup: func(f *fakeAzure) { f.keepOnDelete = true }, step: StepConfirmGone, finding: ProbeBlobLeft.ID, leftover: true},
+		{name: "blob endpoint refuses connections", config: func(c *Config, _ *fakeAzure) { c.Target.ServiceURL = "https://" + closedPort() + "/devstoreaccount1" },
+			step: StepTCP, finding: TCPFailed.ID},
+		{name: "untrusted certificate", config: func(c *Config, _ *fakeAzure) { c.Transport = &http.Transport{} }, step: StepTLS, finding: TLSFailed.ID},
+		{name: "proxy unreachable", config: func(c *Config, _ *fakeAzure) {
+			proxy := &url.URL{Scheme: "http", Host: closedPort()}
+			c.Transport.Proxy = http.ProxyURL(proxy)
+		}, step: StepProxy, finding: ProxyFailed.ID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAzure(t)
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			cfg := testConfig(f, func(c *Config) {
+				if tt.config != nil {
+					tt.config(c, f)
+				}
+			})
+			res := Run(context.Background(), cfg)
+			if res.OK != tt.ok {
+				t.Fatalf("OK = %v, want %v; steps: %s; failed: %+v", res.OK, tt.ok, stepNames(res), failedStep(res))
+			}
+			if tt.ok {
+				for _, want := range []string{StepList, StepPut, StepGet, StepDelete, StepConfirmGone, StepExchange, StepTCP, StepTLS} {
+					if !strings.Contains(stepNames(res), want+"=ok") {
+						t.Errorf("step %s not ok: %s", want, stepNames(res))
+					}
+				}
+			} else {
+				s := failedStep(res)
+				if s == nil || s.Name != tt.step || s.FindingID != tt.finding {
+					t.Fatalf("failed step = %+v, want %s with %s; steps: %s", s, tt.step, tt.finding, stepNames(res))
+				}
+				if tt.code != "" && s.Code != tt.code {
+					t.Errorf("code = %q, want %q", s.Code, tt.code)
+				}
+			}
+			f.mu.Lock()
+			left := len(f.blobs)
+			for k := range f.blobs {
+				if !strings.Contains(k, BlobPrefix) {
+					left--
+				}
+			}
+			f.mu.Unlock()
+			if (left > 0) != tt.leftover {
+				t.Errorf("probe blobs left: %d, want leftover=%v", left, tt.leftover)
+			}
+			if !strings.HasPrefix(res.Blob, cfg.Target.Prefix+BlobPrefix) || strings.Contains(strings.TrimPrefix(res.Blob, cfg.Target.Prefix), "/") {
+				t.Errorf("blob %q is not flat under prefix %q", res.Blob, cfg.Target.Prefix)
+			}
+			data, _ := json.Marshal(res)
+			if strings.Contains(string(data), fakeSAToken) || strings.Contains(string(data), "fake-access-token") {
+				t.Errorf("the result holds a token: %s", data)
+			}
+		})
+	}
+}
+
+func TestRunSendsTheServiceAccountTokenOnlyToEntra(t *testing.T) {
+	f := newFakeAzure(t)
+	res := Run(context.Background(), testConfig(f, nil))
+	if !res.OK {
+		t.Fatalf("steps: %s", stepNames(res))
+	}
+	if len(f.assertions) != 1 || f.assertions[0] != fakeSAToken {
+		t.Errorf("Entra got %d assertions, want the service account token once", len(f.assertions))
+	}
+}
+
+func TestRunKeepsGoingToDeleteAfterAFailedRead(t *testing.T) {
+	f := newFakeAzure(t)
+	f.failOp["get"] = "AuthorizationPermissionMismatch"
+	res := Run(context.Background(), testConfig(f, nil))
+	if !strings.Contains(stepNames(res), "get=failed delete=ok confirm-gone=ok") {
+		t.Errorf("steps: %s", stepNames(res))
+	}
+	if res.OK {
+		t.Error("a failed read must fail the probe")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"blob host does not resolve", &net.DNSError{Err: "no such host", Name: "labstorage.blob.core.windows.net", IsNotFound: true}, "storage-uri-invalid"},
+		{"entra host does not resolve", &net.DNSError{Err: "no such host", Name: "login.microsoftonline.com", IsNotFound: true}, DNSFailed.ID},
+		{"proxy", errors.New(`Get "https://x": proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused`), ProxyFailed.ID},
+		{"tls", errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"), TLSFailed.ID},
+		{"timeout", &net.OpError{Op: "dial", Err: timeoutErr{}}, TCPFailed.ID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Classify(tt.err, "labstorage.blob.core.windows.net:443", false); got.FindingID != tt.want {
+				t.Errorf("Classify = %q, want %q", got.FindingID, tt.want)
+			}
+		})
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+func TestRunTimesOutInsteadOfHanging(t *testing.T) {
+	hang := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer hang.Close()
+	f := newFakeAzure(t)
+	cfg := testConfig(f, func(c *Config) {
+		c.Target.ServiceURL = hang.URL + "/devstoreaccount1"
+		c.Transport = hang.Client().Transport.(*http.Transport).Clone()
+	})
+	cfg.Identity.AuthorityHost = f.srv.URL + "/"
+	cfg.Transport.TLSClientConfig.RootCAs.AddCert(f.srv.Certificate())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res := Run(ctx, cfg)
+	if res.OK {
+		t.Fatal("a hanging endpoint must fail the probe")
+	}
+	if s := failedStep(res); s == nil || s.Name != StepList {
+		t.Errorf("failed step = %+v, want list; steps: %s", s, stepNames(res))
+	}
+}
