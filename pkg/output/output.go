@@ -40,8 +40,12 @@ func ParseFormat(s string) (Format, error) {
 // Structured reports whether the format is machine-readable.
 func (f Format) Structured() bool { return f == JSON || f == YAML }
 
-// Write encodes doc as JSON or YAML.
+// Write encodes doc as JSON or YAML, with every string in it redacted (see redacted); the
+// encoders escape control characters themselves, so the text is otherwise faithful.
 func Write(w io.Writer, f Format, doc any) error {
+	if f.Structured() {
+		doc = redacted(doc)
+	}
 	switch f {
 	case JSON:
 		enc := json.NewEncoder(w)
