@@ -3,6 +3,7 @@ package azure
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -63,6 +64,14 @@ func ResolveCloud(name, configFile string) (Cloud, error) {
 			sort.Strings(missing)
 			return Cloud{}, fmt.Errorf("--cloud-config %s lacks %s", configFile, strings.Join(missing, ", "))
 		}
+		for _, field := range []struct{ name, value string }{
+			{"resourceManagerEndpoint", c.ResourceManagerEndpoint},
+			{"activeDirectoryAuthorityHost", c.ActiveDirectoryAuthorityHost},
+		} {
+			if err := checkHTTPS(field.value); err != nil {
+				return Cloud{}, fmt.Errorf("--cloud-config %s: %s %q %w; tokens are sent to it, so use an https:// URL", configFile, field.name, field.value, err)
+			}
+		}
 		if c.ResourceManagerAudience == "" {
 			c.ResourceManagerAudience = c.ResourceManagerEndpoint
 		}
@@ -81,6 +90,20 @@ func ResolveCloud(name, configFile string) (Cloud, error) {
 		}
 	}
 	return Cloud{}, fmt.Errorf("unknown cloud %q: use one of %s, or --cloud-config FILE for a custom cloud", name, strings.Join(CloudNames(), ", "))
+}
+
+// checkHTTPS accepts an absolute https URL with a host.
+func checkHTTPS(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil:
+		return fmt.Errorf("is not a URL (%v)", err)
+	case !strings.EqualFold(u.Scheme, "https"):
+		return fmt.Errorf("is not https")
+	case u.Host == "":
+		return fmt.Errorf("has no host")
+	}
+	return nil
 }
 
 // sdkConfig converts to the SDK's cloud configuration.

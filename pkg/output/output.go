@@ -69,10 +69,8 @@ func IsTerminal(w any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// ColorEnabled follows the NO_COLOR convention and colors only terminals.
+// ColorEnabled colors only terminals, and follows no-color.org: NO_COLOR with any non-empty value
+// turns color off (an empty one does not), and so does TERM=dumb.
 func ColorEnabled(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
-		return false
-	}
-	return IsTerminal(w)
+	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && IsTerminal(w)
 }
