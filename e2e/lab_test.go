@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/fixture"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/labtest"
 )
 
@@ -60,7 +61,9 @@ func TestWebhookDoubleInjects(t *testing.T) {
 	mk := func(name string, labels map[string]string) *corev1.Pod {
 		pod, err := client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{"azure.workload.identity/skip-containers": "sidecar"}},
-			Spec:       corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: "velero", Image: "velero"}, {Name: "sidecar", Image: "x"}}},
+			// The kwok node runs these pods: their images exist nowhere.
+			Spec: corev1.PodSpec{ServiceAccountName: sa, NodeSelector: fixture.KwokNodeSelector, Tolerations: []corev1.Toleration{fixture.KwokToleration},
+				Containers: []corev1.Container{{Name: "velero", Image: "velero"}, {Name: "sidecar", Image: "x"}}},
 		}, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)

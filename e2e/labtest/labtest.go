@@ -76,7 +76,7 @@ func (l *Lab) NewFixtureNamespace(t testing.TB, prefix string) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := fixture.Install(ctx, cfg, fixture.Options{Namespace: ns, CRDFile: l.CRDFile}); err != nil {
+	if err := fixture.Install(ctx, cfg, fixture.Options{Namespace: ns, CRDFile: l.CRDFile, StorageAccountURI: l.StorageAccountURI()}); err != nil {
 		t.Fatalf("installing the fixture in %s: %v", ns, err)
 	}
 	t.Cleanup(func() {

@@ -1,7 +1,9 @@
 // Command aksbackup-lab boots, stops and seeds the local lab:
 //
-//	aksbackup-lab up [--dir e2e/.lab] [--bin-dir e2e/.cache/bin]
+//	aksbackup-lab up [--dir e2e/.lab] [--bin-dir e2e/.cache/bin] [--real-node[=auto|on|off]] [--verifier-bin bin/aksbackup-verifier]
 //	aksbackup-lab down [--dir e2e/.lab]
+//	aksbackup-lab image --binary PATH --ref NAME:TAG --out FILE.tar [--entrypoint ARG ...] [--path /IN/IMAGE]
+//	aksbackup-lab import-image [--dir e2e/.lab] FILE.tar               (into the real node's containerd)
 //	aksbackup-lab fixture [--dir e2e/.lab] [--namespace dataprotection-microsoft] [--reset]
 //	aksbackup-lab env [--dir e2e/.lab]
 //	aksbackup-lab scenario [--dir e2e/.lab] --base unwired|wired [--namespace NS] [--fault F ...]
@@ -41,8 +43,12 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|scenario|webhook|azure|velero [flags]")
+		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|scenario|image|import-image|webhook|azure|velero [flags]")
 		os.Exit(2)
+	}
+	if os.Args[1] == "image" {
+		// No context: building an image is quick and leaves nothing half-done but a .tmp file.
+		os.Exit(imageCmd(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -58,6 +64,8 @@ func main() {
 		err = env(os.Args[2:])
 	case "scenario":
 		err = scenario(os.Args[2:])
+	case "import-image":
+		err = importImage(os.Args[2:])
 	case "webhook":
 		err = webhook(ctx, os.Args[2:])
 	case "azure":
@@ -65,7 +73,7 @@ func main() {
 	case "velero":
 		err = velero(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: use up, down, fixture, env, scenario, webhook, azure or velero", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use up, down, fixture, env, scenario, image, import-image, webhook, azure or velero", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
@@ -87,14 +95,26 @@ func up(ctx context.Context, args []string) error {
 	dir := fs.String("dir", defaultDir(), "lab state directory")
 	exe, _ := os.Executable()
 	binDir := fs.String("bin-dir", filepath.Dir(exe), "directory of the built lab binaries")
+	mode, err := lab.ParseRealNodeMode(envOr("AKSBACKUP_LAB_REAL_NODE", "off")) // TEMPORARY until verified: off
+	if err != nil {
+		return fmt.Errorf("AKSBACKUP_LAB_REAL_NODE: %w", err)
+	}
+	realNode := &realNodeFlag{mode: mode}
+	fs.Var(realNode, "real-node", "boot a kubelet node beside the kwok node: auto (when the host can: root, containerd, runc, CNI plugins), on or off; default $AKSBACKUP_LAB_REAL_NODE, else auto")
+	verifier := fs.String("verifier-bin", filepath.Join(filepath.Dir(exe), "..", "..", "..", "bin", "aksbackup-verifier"), "the verifier binary imported as "+lab.VerifierImage+" on the real node")
 	_ = fs.Parse(args)
 	absDir, _ := filepath.Abs(*dir)
 	absBin, _ := filepath.Abs(*binDir)
-	s, err := lab.Up(ctx, lab.Options{Dir: absDir, BinDir: absBin, Self: exe, Log: os.Stdout})
+	absVerifier, _ := filepath.Abs(*verifier)
+	s, err := lab.Up(ctx, lab.Options{Dir: absDir, BinDir: absBin, Self: exe, Log: os.Stdout, RealNode: realNode.mode, VerifierBin: absVerifier})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("lab up in %.1fs: API server %s\n  export KUBECONFIG=%s\n", s.BootSeconds, s.APIServerURL, s.Kubeconfig)
+	node := "no real node"
+	if s.RealNode != nil {
+		node = fmt.Sprintf("real node %s Ready %.1fs after containerd started", s.RealNode.Name, s.RealNode.BootSeconds)
+	}
+	fmt.Printf("lab up in %.1fs (%s): API server %s\n  export KUBECONFIG=%s\n", s.BootSeconds, node, s.APIServerURL, s.Kubeconfig)
 	return nil
 }
 
@@ -179,6 +199,49 @@ func scenario(args []string) error {
 	return nil
 }
 
+// realNodeFlag is --real-node: alone it means on; =auto|on|off (or true/false) as given.
+type realNodeFlag struct{ mode lab.RealNodeMode }
+
+func (f *realNodeFlag) String() string {
+	if f == nil {
+		return ""
+	}
+	return string(f.mode)
+}
+func (f *realNodeFlag) IsBoolFlag() bool { return true }
+func (f *realNodeFlag) Set(v string) error {
+	m, err := lab.ParseRealNodeMode(v)
+	if err != nil {
+		return err
+	}
+	f.mode = m
+	return nil
+}
+
+// importImage loads an image tarball (from `aksbackup-lab image` or `make verifier-image`) into the
+// lab's real node, where pods with imagePullPolicy Never find it.
+func importImage(args []string) error {
+	fs := flag.NewFlagSet("import-image", flag.ExitOnError)
+	dir := fs.String("dir", defaultDir(), "lab state directory")
+	_ = fs.Parse(args)
+	if fs.NArg() != 1 {
+		return errors.New("usage: aksbackup-lab import-image [--dir DIR] FILE.tar")
+	}
+	absDir, _ := filepath.Abs(*dir)
+	s, err := lab.Load(absDir)
+	if err != nil {
+		return err
+	}
+	if s.RealNode == nil {
+		return fmt.Errorf("the lab in %s has no real node (boot it with `aksbackup-lab up --real-node`)", absDir)
+	}
+	if err := lab.ImportImage(s.RealNode.Socket, fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Printf("imported %s into the real node %s\n", fs.Arg(0), s.RealNode.Name)
+	return nil
+}
+
 type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
@@ -200,7 +263,11 @@ func azure(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.AzuriteURL, "azurite-url", "", "Azurite's blob endpoint behind the front")
 	fs.StringVar(&cfg.BlobEndpoint, "blob-endpoint", "", "the storage account's blob endpoint (the front)")
 	fs.IntVar(&cfg.IMDSPort, "imds-port", 0, "Instance Metadata Service double port (plain HTTP)")
+	alsoListen := fs.String("also-listen", "", "comma-separated addresses to listen on besides 127.0.0.1 (the lab bridge's gateway)")
 	_ = fs.Parse(args)
+	if *alsoListen != "" {
+		cfg.AlsoListen = strings.Split(*alsoListen, ",")
+	}
 	secret, err := os.ReadFile(secretFile)
 	if err != nil {
 		return err
@@ -269,4 +336,11 @@ func webhook(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

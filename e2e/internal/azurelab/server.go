@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -32,6 +33,9 @@ type Config struct {
 	AzuriteURL string
 	// IMDSPort serves the Instance Metadata Service double over plain HTTP (0 = none).
 	IMDSPort int
+	// AlsoListen are addresses each double listens on besides 127.0.0.1, on the same ports: the lab
+	// bridge's gateway, which pods on the lab's real node reach.
+	AlsoListen []string
 }
 
 // Run serves ARM and Entra until ctx ends. The ARM server also answers the lab's own endpoints:
@@ -109,25 +113,37 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.IMDSPort != 0 {
 		plain = append(plain, &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(cfg.IMDSPort), Handler: IMDS{}, ReadHeaderTimeout: 10 * time.Second})
 	}
-	errs := make(chan error, len(servers)+len(plain))
+	hosts := append([]string{"127.0.0.1"}, cfg.AlsoListen...)
+	errs := make(chan error, (len(servers)+len(plain))*len(hosts))
 	var wg sync.WaitGroup
-	for _, srv := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	serve := func(srv *http.Server, useTLS bool) {
+		_, port, _ := net.SplitHostPort(srv.Addr)
+		for _, host := range hosts {
+			ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+			if err != nil {
 				errs <- err
+				return
 			}
-		}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				if useTLS {
+					err = srv.ServeTLS(ln, "", "")
+				} else {
+					err = srv.Serve(ln)
+				}
+				if err != nil && !errors.Is(err, http.ErrServerClosed) {
+					errs <- err
+				}
+			}()
+		}
+	}
+	for _, srv := range servers {
+		serve(srv, true)
 	}
 	for _, srv := range plain {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errs <- err
-			}
-		}()
+		serve(srv, false)
 	}
 	servers = append(servers, plain...)
 	select {

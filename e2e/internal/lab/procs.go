@@ -24,6 +24,11 @@ func FreePort() (int, error) {
 
 // start launches a detached process in its own session, logging to <dir>/logs/<name>.log.
 func start(dir, name, bin string, args ...string) (int, error) {
+	return startEnv(dir, name, nil, bin, args...)
+}
+
+// startEnv is start with variables added to the environment.
+func startEnv(dir, name string, env []string, bin string, args ...string) (int, error) {
 	logFile, err := os.OpenFile(filepath.Join(dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, err
@@ -31,6 +36,9 @@ func start(dir, name, bin string, args ...string) (int, error) {
 	defer logFile.Close()
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

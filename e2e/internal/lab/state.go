@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/fixture"
 )
 
 // Lab-wide constants the fixture, doubles and tests share.
@@ -46,10 +48,17 @@ type State struct {
 	// IMDSURL is the Instance Metadata Service double (plain HTTP, as IMDS).
 	IMDSURL string `json:"imdsURL,omitempty"`
 	// VeleroLogDir holds the velero double's per-pod CRI log files, which kwok serves to kubectl logs.
-	VeleroLogDir string         `json:"veleroLogDir,omitempty"`
-	Ports        map[string]int `json:"ports"`
-	PIDs         map[string]int `json:"pids"`
-	BootSeconds  float64        `json:"bootSeconds"`
+	VeleroLogDir string `json:"veleroLogDir,omitempty"`
+	// RealNode is the kubelet node beside the kwok node (nil when the lab runs without one).
+	RealNode *RealNode `json:"realNode,omitempty"`
+	// Pod* are the doubles as pods on the real node reach them: on the lab bridge's gateway address.
+	PodEntraURL string         `json:"podEntraURL,omitempty"`
+	PodARMURL   string         `json:"podARMURL,omitempty"`
+	PodBlobURL  string         `json:"podBlobURL,omitempty"`
+	PodIMDSURL  string         `json:"podIMDSURL,omitempty"`
+	Ports       map[string]int `json:"ports"`
+	PIDs        map[string]int `json:"pids"`
+	BootSeconds float64        `json:"bootSeconds"`
 }
 
 // StateFile is the path of lab.json in a lab directory.
@@ -75,4 +84,14 @@ func (s *State) Save() error {
 		return err
 	}
 	return os.WriteFile(StateFile(s.Dir), data, 0o600)
+}
+
+// StorageAccountURI is what the fixture's BSL names: the blob front on the bridge gateway when a
+// real node runs (a pod there must reach it; the velero double and the plugin reach it too), else
+// the loopback placeholder the velero double maps to the front.
+func (s *State) StorageAccountURI() string {
+	if s.PodBlobURL != "" {
+		return s.PodBlobURL + "devstoreaccount1"
+	}
+	return fixture.DefaultStorageAccountURI
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,6 +38,10 @@ type Options struct {
 	// Self is this binary, started again as the webhook double.
 	Self string
 	Log  io.Writer
+	// RealNode says whether to boot a kubelet node beside the kwok node (default auto).
+	RealNode RealNodeMode
+	// VerifierBin is bin/aksbackup-verifier, imported as the verifier image on the real node.
+	VerifierBin string
 }
 
 // Up boots the lab and returns its state. A healthy running lab is reused; a dead one is cleaned up
@@ -62,18 +67,54 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	fail := func(err error) (*State, error) {
 		_ = s.Save()
-		stopAll(s.PIDs, 3*time.Second)
+		if s.RealNode != nil {
+			teardownRealNode(s, s.RealNode, o.Log)
+		} else {
+			stopAll(s.PIDs, 3*time.Second)
+		}
 		return nil, fmt.Errorf("%w (logs in %s)", err, filepath.Join(o.Dir, "logs"))
 	}
+	if o.RealNode == "" {
+		o.RealNode = RealNodeAuto
+	}
+	if o.RealNode != RealNodeOff {
+		rn, why := claimIfPossible(o)
+		if rn == nil {
+			if o.RealNode == RealNodeOn {
+				return nil, fmt.Errorf("cannot boot the real node: %s", why)
+			}
+			fmt.Fprintf(o.Log, "no real node (%s): the lab runs with the kwok node only, and pods that need a real container stay Pending\n", why)
+		} else {
+			s.RealNode = rn
+			if err := s.Save(); err != nil {
+				return fail(err)
+			}
+			if err := setupBridge(rn); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	var err error
 	for _, name := range []string{"etcd-client", "etcd-peer", "apiserver", "webhook", "kwok", "arm", "entra", "azurite", "blobfront", "imds", "velero"} {
 		port, err := FreePort()
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 		s.Ports[name] = port
 	}
 	if err := writePKI(s); err != nil {
-		return nil, err
+		return fail(err)
+	}
+	var realNodeStart time.Time
+	if rn := s.RealNode; rn != nil {
+		if rn.KubeletPort, err = FreePort(); err != nil {
+			return fail(err)
+		}
+		// containerd starts while the control plane boots.
+		realNodeStart = time.Now()
+		if err := startContainerd(s, rn); err != nil {
+			return fail(err)
+		}
 	}
 	bin := func(name string) string { return filepath.Join(o.BinDir, name) }
 	p := s.Ports
@@ -105,7 +146,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		"--service-account-issuer="+s.IssuerURL, "--api-audiences="+s.IssuerURL,
 		"--authorization-mode=Node,RBAC", "--service-cluster-ip-range=10.96.0.0/16",
 		"--endpoint-reconciler-type=none", "--allow-privileged=true", "--anonymous-auth=true",
-		"--enable-priority-and-fairness=false", "--profiling=false", "--v=1")
+		"--enable-priority-and-fairness=false", "--profiling=false",
+		// The real node's kubelet: the API server's client certificate for logs and exec, and
+		// InternalIP first, as the node's name does not resolve.
+		"--kubelet-client-certificate="+at("apiserver-kubelet-client.crt"), "--kubelet-client-key="+at("apiserver-kubelet-client.key"),
+		"--kubelet-preferred-address-types=InternalIP", "--enable-admission-plugins=NodeRestriction", "--v=1")
 	if err != nil {
 		return fail(err)
 	}
@@ -118,6 +163,14 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return fail(fmt.Errorf("kube-apiserver did not become ready: %w", err))
 	}
 	fmt.Fprintf(o.Log, "kube-apiserver ready on %s\n", s.APIServerURL)
+	if rn := s.RealNode; rn != nil {
+		if err := importImages(ctx, s, rn, o.VerifierBin, o.Log); err != nil {
+			return fail(err)
+		}
+		if err := startKubelet(s, rn); err != nil {
+			return fail(err)
+		}
+	}
 
 	if pid, err = start(o.Dir, "kube-controller-manager", bin("kube-controller-manager"),
 		"--kubeconfig="+s.Kubeconfig, "--leader-elect=false", "--secure-port=0", "--bind-address=127.0.0.1",
@@ -163,6 +216,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	azureArgs := []string{"azure", "--arm-port=" + strconv.Itoa(p["arm"]), "--entra-port=" + strconv.Itoa(p["entra"]),
 		"--cert=" + at("webhook.crt"), "--key=" + at("webhook.key"), "--ca=" + s.CAFile, "--issuer=" + s.IssuerURL,
 		"--tenant-id=" + TenantID, "--admin-secret-file=" + s.AdminSecretFile, "--imds-port=" + strconv.Itoa(p["imds"])}
+	if rn := s.RealNode; rn != nil {
+		azureArgs = append(azureArgs, "--also-listen="+rn.GatewayIP)
+		gw := func(port int, scheme string) string { return fmt.Sprintf("%s://%s:%d/", scheme, rn.GatewayIP, port) }
+		s.PodEntraURL, s.PodARMURL, s.PodIMDSURL = gw(p["entra"], "https"), gw(p["arm"], "https"), gw(p["imds"], "http")
+	}
 	// Azurite comes from npm (build-tools.sh installs it); without it the lab runs without blob storage.
 	azurite := filepath.Join(o.BinDir, "..", "azurite", "node_modules", ".bin", "azurite-blob")
 	if _, statErr := os.Stat(azurite); statErr == nil {
@@ -176,6 +234,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		}
 		s.PIDs["azurite"] = pid
 		s.BlobURL = fmt.Sprintf("https://127.0.0.1:%d/", p["blobfront"])
+		if rn := s.RealNode; rn != nil {
+			s.PodBlobURL = fmt.Sprintf("https://%s:%d/", rn.GatewayIP, p["blobfront"])
+		}
 		azureArgs = append(azureArgs, "--front-port="+strconv.Itoa(p["blobfront"]), fmt.Sprintf("--azurite-url=https://127.0.0.1:%d", p["azurite"]), "--blob-endpoint="+s.BlobURL+"devstoreaccount1/")
 	} else {
 		fmt.Fprintf(o.Log, "azurite not installed (%s); starting without blob storage\n", azurite)
@@ -218,6 +279,13 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		}
 	}
 	fmt.Fprintf(o.Log, "node %s ready; webhook double registered\n", NodeName)
+	if rn := s.RealNode; rn != nil {
+		if err := waitNodeReady(ctx, client, rn.Name, 90*time.Second); err != nil {
+			return fail(fmt.Errorf("the real node %s did not become Ready (see logs/kubelet.log and logs/containerd.log): %w", rn.Name, err))
+		}
+		rn.BootSeconds = time.Since(realNodeStart).Seconds()
+		fmt.Fprintf(o.Log, "real node %s ready (%.1fs after containerd started); pods reach the doubles on %s\n", rn.Name, rn.BootSeconds, rn.GatewayIP)
+	}
 	s.BootSeconds = time.Since(begin).Seconds()
 	if err := s.Save(); err != nil {
 		return fail(err)
@@ -250,8 +318,25 @@ func writePKI(s *State) error {
 		return err
 	}
 	files := map[string][]byte{"ca.crt": ca.CertPEM}
+	// Pods on the real node reach the doubles (which serve the webhook certificate) on the bridge
+	// gateway, and the kubelet reaches the API server there too.
+	var gateway []net.IP
+	if s.RealNode != nil {
+		gateway = []net.IP{net.ParseIP(s.RealNode.GatewayIP)}
+	}
 	for _, name := range []string{"apiserver", "webhook", "kwok"} {
-		crt, key, err := ca.Serving(name, "kubernetes", "kubernetes.default", "kubernetes.default.svc")
+		crt, key, err := ca.Issue(pki.Cert{CommonName: name, DNSNames: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc"}, IPs: gateway})
+		if err != nil {
+			return err
+		}
+		files[name+".crt"], files[name+".key"] = crt, key
+	}
+	// The API server's client certificate for kubelets, and the real node's kubelet identity.
+	for name, c := range map[string]pki.Cert{
+		"apiserver-kubelet-client": {CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
+		"kubelet":                  {CommonName: "system:node:" + RealNodeName, Organization: []string{"system:nodes"}},
+	} {
+		crt, key, err := ca.Issue(c)
 		if err != nil {
 			return err
 		}
@@ -352,6 +437,8 @@ func configureCluster(ctx context.Context, client kubernetes.Interface, s *State
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: NodeName, Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
 			Labels: map[string]string{"type": "kwok", "kubernetes.io/hostname": NodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}},
+		// kwok's usual taint: only pods that tolerate it (the fixture's) run on the simulated node.
+		Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: fixture.KwokToleration.Key, Value: "fake", Effect: corev1.TaintEffectNoSchedule}}},
 		Status: corev1.NodeStatus{
 			Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("64Gi"), corev1.ResourcePods: resource.MustParse("110")},
 			Capacity:    corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("32"), corev1.ResourceMemory: resource.MustParse("64Gi"), corev1.ResourcePods: resource.MustParse("110")},
@@ -360,8 +447,20 @@ func configureCluster(ctx context.Context, client kubernetes.Interface, s *State
 	if _, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("node: %w", err)
 	}
-	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
-		n, err := client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+	if err := waitNodeReady(ctx, client, NodeName, 90*time.Second); err != nil {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+}
+
+// waitNodeReady waits until a node is Ready and the node lifecycle controller lifted its
+// not-ready taint.
+func waitNodeReady(ctx context.Context, client kubernetes.Interface, name string, timeout time.Duration) error {
+	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		n, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, nil
 		}
@@ -376,11 +475,7 @@ func configureCluster(ctx context.Context, client kubernetes.Interface, s *State
 				return false, nil
 			}
 		}
-		if !ready {
-			return false, nil
-		}
-		_, err = client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
-		return err == nil, nil
+		return ready, nil
 	})
 }
 
@@ -439,18 +534,36 @@ func waitHTTP(ctx context.Context, pool *x509.CertPool, url, token string, timeo
 	return err
 }
 
-// Down stops every process the lab started, by pid, and removes its directory.
+// Down stops every process the lab started, by pid, undoes what its real node created, and removes
+// its directory.
 func Down(dir string, log io.Writer) error {
+	// The machine-wide record is the freshest account of this lab's real node.
+	var rn *RealNode
+	if lock, err := readRealNodeLock(); err == nil && lock.LabDir == dir {
+		rn = lock
+	}
 	s, err := Load(dir)
 	if err != nil {
 		if os.IsNotExist(unwrapAll(err)) {
+			if rn != nil {
+				teardownRealNode(nil, rn, log)
+				return os.RemoveAll(dir)
+			}
 			fmt.Fprintf(log, "no lab running in %s\n", dir)
 			return nil
 		}
 		return err
 	}
-	stopped := stopAll(s.PIDs, 5*time.Second)
-	fmt.Fprintf(log, "stopped %s\n", strings.Join(stopped, ", "))
+	if rn == nil {
+		rn = s.RealNode
+	}
+	if rn != nil {
+		teardownRealNode(s, rn, log)
+		fmt.Fprintf(log, "stopped the lab in %s\n", dir)
+	} else {
+		stopped := stopAll(s.PIDs, 5*time.Second)
+		fmt.Fprintf(log, "stopped %s\n", strings.Join(stopped, ", "))
+	}
 	return os.RemoveAll(dir)
 }
 

@@ -49,17 +49,33 @@ func NewCA(name string) (*CA, error) {
 
 // Serving issues a server (and client) certificate for loopback names, returning cert and key PEM.
 func (ca *CA) Serving(commonName string, dnsNames ...string) (certPEM, keyPEM []byte, err error) {
+	return ca.Issue(Cert{CommonName: commonName, DNSNames: dnsNames})
+}
+
+// Cert describes a leaf certificate. Every leaf serves loopback (localhost, 127.0.0.1, ::1) and
+// may be used as a client certificate too.
+type Cert struct {
+	CommonName string
+	// Organization becomes the Kubernetes groups of a client certificate (system:nodes, system:masters).
+	Organization []string
+	DNSNames     []string
+	// IPs are served besides loopback, such as the lab bridge's gateway address.
+	IPs []net.IP
+}
+
+// Issue signs a leaf certificate, returning cert and key PEM.
+func (ca *CA) Issue(c Cert) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(), Subject: pkix.Name{CommonName: commonName},
+		SerialNumber: serial(), Subject: pkix.Name{CommonName: c.CommonName, Organization: c.Organization},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(7 * 24 * time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		DNSNames:    append([]string{"localhost"}, dnsNames...),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback},
+		DNSNames:    append([]string{"localhost"}, c.DNSNames...),
+		IPAddresses: append([]net.IP{net.ParseIP("127.0.0.1"), net.IPv6loopback}, c.IPs...),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
