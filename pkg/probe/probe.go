@@ -135,7 +135,12 @@ func Run(ctx context.Context, cfg Config) *Result {
 	for _, s := range cfg.Prior {
 		r.add(s)
 	}
+	// A failed prior step that did not block (a missing pod label) fails the probe, not the steps.
+	r.failed = false
 	r.run(ctx)
+	for _, s := range cfg.Prior {
+		r.failed = r.failed || s.Status == StatusFailed
+	}
 	r.res.OK = !r.failed
 	for _, s := range r.res.Steps {
 		// A warning whose finding is an error (Velero would mark the location Unavailable) fails the probe.
@@ -428,4 +433,15 @@ func tlsConfigFor(t *http.Transport, host string) *tls.Config {
 	}
 	c.ServerName = hostOnly(host)
 	return c
+}
+
+// NewBlobClient builds the Entra-authenticated blob client of cfg's target and identity (cleanup
+// uses it; the probe builds its own to time the exchange apart).
+func NewBlobClient(cfg Config) (*azblob.Client, error) {
+	r := &runner{cfg: cfg}
+	cred, err := r.credential()
+	if err != nil {
+		return nil, err
+	}
+	return azblob.NewClient(cfg.Target.ServiceURL, cred, &azblob.ClientOptions{ClientOptions: r.clientOptions()})
 }

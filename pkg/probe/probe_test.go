@@ -217,3 +217,32 @@ func TestRunTimesOutInsteadOfHanging(t *testing.T) {
 		t.Errorf("failed step = %+v, want list; steps: %s", s, stepNames(res))
 	}
 }
+
+func TestCleanupBlobsTouchesNothingButOldProbeBlobs(t *testing.T) {
+	f := newFakeAzure(t)
+	now := time.Now()
+	oldID, youngID := NewRunID(now.Add(-2*time.Hour)), NewRunID(now)
+	keep := []string{"velero/cluster-a/" + BlobPrefix + youngID, "velero/cluster-a/backups/b1/velero-backup.json", "velero/cluster-a/" + BlobPrefix + "not-a-run-id",
+		"velero/cluster-a/" + BlobPrefix + oldID + "/nested", "velero/" + BlobPrefix + oldID, "velero/cluster-a/" + BlobPrefix + oldID + "-suffix"}
+	for _, k := range keep {
+		f.blobs[k] = []byte("x")
+	}
+	f.blobs["velero/cluster-a/"+BlobPrefix+oldID] = []byte("x")
+	cfg := testConfig(f, func(c *Config) { c.Target.Prefix = "cluster-a/" })
+	client, err := NewBlobClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := CleanupBlobs(context.Background(), client, cfg.Target, now.Add(-time.Hour), false)
+	if err != nil || len(got) != 1 || got[0].Name != "cluster-a/"+BlobPrefix+oldID || !got[0].Deleted {
+		t.Fatalf("cleanup = %+v, %v", got, err)
+	}
+	for _, k := range keep {
+		if _, ok := f.blobs[k]; !ok {
+			t.Errorf("cleanup deleted %s", k)
+		}
+	}
+	if len(f.blobs) != len(keep) {
+		t.Errorf("%d blobs left, want %d", len(f.blobs), len(keep))
+	}
+}
