@@ -1,19 +1,20 @@
 // Command aksbackup-verifier runs inside the cluster as the backup component's identity and proves it
-// can write to Blob Storage. Until the probe lands it only reports its version.
+// can write to Blob Storage: `aksbackup-verifier probe ...`, started by `kubectl aksbackup probe`.
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/version"
+	// A scratch or distroless image has no CA bundle: embed the public roots as the fallback.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] != "version" && os.Args[1] != "--version" {
-		fmt.Fprintf(os.Stderr, "error: unknown command %q: this build of aksbackup-verifier only supports `version`; the blob write probe arrives in a later release\n", os.Args[1])
-		os.Exit(2)
-	}
-	v := version.Get()
-	fmt.Printf("aksbackup-verifier %s (commit %s, built %s, %s)\n", v.Version, v.Commit, v.BuildDate, v.Platform)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
 }
