@@ -9,12 +9,16 @@ import (
 	"time"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact"
 )
 
-// WriteText prints a table of locations, then each location's config, message and findings.
+// WriteText prints a table of locations, then each location's config, message and findings. Every
+// string from the cluster is redacted and its control characters escaped (output.Line), so that a
+// tab cannot shift a column nor an escape sequence rewrite the terminal.
 func WriteText(w io.Writer, r *Report, now time.Time, opts findings.TextOptions) error {
 	if len(r.Locations) == 0 {
-		fmt.Fprintf(w, "No BackupStorageLocation in namespace %s.\n\n", r.Namespace)
+		fmt.Fprintf(w, "No BackupStorageLocation in namespace %s.\n\n", output.Line(r.Namespace))
 		return findings.WriteText(w, r.Findings, opts)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -24,17 +28,17 @@ func WriteText(w io.Writer, r *Report, now time.Time, opts findings.TextOptions)
 		if phase == "" {
 			phase = "<none>"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Name, phase, yesNo(l.Default), l.Provider, bucket(l),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", output.Line(l.Name), output.Line(phase), yesNo(l.Default), output.Line(l.Provider), output.Line(bucket(l)),
 			ago(l.LastValidationTime, now, l.ValidationStale), ago(l.LastSyncedTime, now, l.SyncStale))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, l := range r.Locations {
-		fmt.Fprintf(w, "\n%s/%s  (validated every %s)\n", l.Namespace, l.Name, l.ValidationFrequency)
+		fmt.Fprintf(w, "\n%s/%s  (validated every %s)\n", output.Line(l.Namespace), output.Line(l.Name), output.Line(l.ValidationFrequency))
 		fmt.Fprintf(w, "  config: %s\n", configLine(l.Config))
 		if l.Message != "" {
-			fmt.Fprintf(w, "  message: %s\n", indent(l.Message, "           "))
+			fmt.Fprintf(w, "  message: %s\n", indent(output.Text(l.Message), "           "))
 		}
 		if len(l.Findings) > 0 {
 			if err := findings.WriteText(w, l.Findings, opts); err != nil {
@@ -63,7 +67,8 @@ func ago(t *time.Time, now time.Time, stale bool) string {
 	return s
 }
 
-// configLine shows the Azure keys in a fixed order, then any others, and marks unset Azure keys.
+// configLine shows the Azure keys in a fixed order, then any others, and marks unset Azure keys; a
+// value under a secret's key name is masked whole.
 func configLine(cfg map[string]string) string {
 	var parts []string
 	seen := map[string]bool{}
@@ -73,12 +78,12 @@ func configLine(cfg map[string]string) string {
 		if !ok {
 			v = "<unset>"
 		}
-		parts = append(parts, k+"="+v)
+		parts = append(parts, output.Line(k+"="+redact.Value(k, v)))
 	}
 	var rest []string
 	for k := range cfg {
 		if !seen[k] {
-			rest = append(rest, k+"="+cfg[k])
+			rest = append(rest, output.Line(k+"="+redact.Value(k, cfg[k])))
 		}
 	}
 	sort.Strings(rest)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 )
 
 // TextOptions controls the human-readable rendering.
@@ -16,7 +18,8 @@ var severityLabel = map[Severity]string{SeverityError: "ERROR", SeverityWarning:
 var severityColor = map[Severity]string{SeverityError: "\x1b[31m", SeverityWarning: "\x1b[33m", SeverityInfo: "\x1b[36m"}
 
 // WriteText prints findings as blocks: a headline, the message, then each fix on its own line, so a
-// long remediation command stays copy-pastable.
+// long remediation command stays copy-pastable. Every string is redacted and its control characters
+// escaped (output.Line): findings carry log text and cluster strings.
 func WriteText(w io.Writer, fs []Finding, opts TextOptions) error {
 	var b strings.Builder
 	for _, f := range fs {
@@ -24,16 +27,16 @@ func WriteText(w io.Writer, fs []Finding, opts TextOptions) error {
 		if opts.Color {
 			label = severityColor[f.Severity] + label + "\x1b[0m"
 		}
-		fmt.Fprintf(&b, "%s %s", label, f.ID)
+		fmt.Fprintf(&b, "%s %s", label, output.Line(f.ID))
 		if f.Object != "" {
-			fmt.Fprintf(&b, "  %s", f.Object)
+			fmt.Fprintf(&b, "  %s", output.Line(f.Object))
 		}
 		b.WriteString("\n")
 		text := f.Title
 		if f.Message != "" {
 			text = f.Message
 		}
-		fmt.Fprintf(&b, "      %s\n", text)
+		fmt.Fprintf(&b, "      %s\n", output.Line(text))
 		if f.Count > 1 {
 			fmt.Fprintf(&b, "      seen %d times", f.Count)
 			if f.FirstSeen != nil && f.LastSeen != nil {
@@ -42,24 +45,33 @@ func WriteText(w io.Writer, fs []Finding, opts TextOptions) error {
 			b.WriteString("\n")
 		}
 		if len(f.Affected) > 0 {
-			fmt.Fprintf(&b, "      affects: %s\n", strings.Join(f.Affected, ", "))
+			fmt.Fprintf(&b, "      affects: %s\n", lines(f.Affected))
 		}
 		for _, e := range f.Evidence {
-			fmt.Fprintf(&b, "      | %s\n", e)
+			fmt.Fprintf(&b, "      | %s\n", output.Line(e))
 		}
 		if len(f.CausedBy) > 0 {
-			fmt.Fprintf(&b, "      explained by: %s\n", strings.Join(f.CausedBy, ", "))
+			fmt.Fprintf(&b, "      explained by: %s\n", lines(f.CausedBy))
 		}
 		for i, r := range f.Remediation {
 			prefix := "fix: "
 			if i > 0 {
 				prefix = "     "
 			}
-			fmt.Fprintf(&b, "      %s%s\n", prefix, r)
+			fmt.Fprintf(&b, "      %s%s\n", prefix, output.Line(r))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// lines joins a list for one line of a terminal.
+func lines(list []string) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = output.Line(s)
+	}
+	return strings.Join(out, ", ")
 }
 
 // SummaryLine renders "2 errors, 1 warning" or "no problems found".

@@ -7,11 +7,14 @@ import (
 	"text/tabwriter"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 )
 
 // WriteStatus prints the human-readable status: one row per component, one per pod, then findings.
+// Cells come from the cluster and Azure: each is redacted and its control characters escaped
+// (output.Line), so that a tab cannot shift a column nor an escape sequence rewrite the terminal.
 func WriteStatus(w io.Writer, st *Status, opts findings.TextOptions) error {
-	fmt.Fprintf(w, "Profile %s, namespace %s\n\n", st.Profile, st.Namespace)
+	fmt.Fprintf(w, "Profile %s, namespace %s\n\n", output.Line(st.Profile), output.Line(st.Namespace))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE ACCOUNT\tCLIENT ID\tDEPLOYMENT\tPOD LABEL\tINJECTED\tROLLOUT")
 	for _, c := range st.Components {
@@ -28,7 +31,7 @@ func WriteStatus(w io.Writer, st *Status, opts findings.TextOptions) error {
 		} else if !c.RolloutComplete {
 			rolloutCol = "in progress"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ServiceAccount, clientID, deploy, label, injected, rolloutCol)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", output.Line(c.ServiceAccount), output.Line(clientID), output.Line(deploy), label, injected, rolloutCol)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -37,12 +40,13 @@ func WriteStatus(w io.Writer, st *Status, opts findings.TextOptions) error {
 	var podRows []string
 	for _, c := range st.Components {
 		for _, p := range c.Pods {
-			detail := "missing: " + strings.Join(p.Missing, ", ")
+			detail := "missing: " + output.Line(strings.Join(p.Missing, ", "))
 			if p.Injected {
 				detail = fmt.Sprintf("%s=%s %s=%s %s=%s %s=%s audience=%s",
-					EnvClientID, p.ClientID, EnvTenantID, p.TenantID, EnvTokenFile, p.TokenFile, EnvAuthorityHost, p.AuthorityHost, p.Audience)
+					EnvClientID, output.Line(p.ClientID), EnvTenantID, output.Line(p.TenantID), EnvTokenFile, output.Line(p.TokenFile),
+					EnvAuthorityHost, output.Line(p.AuthorityHost), output.Line(p.Audience))
 			}
-			podRows = append(podRows, fmt.Sprintf("%s\t%s\t%s\t%s", p.Name, p.Container, yesNo(p.Injected), detail))
+			podRows = append(podRows, fmt.Sprintf("%s\t%s\t%s\t%s", output.Line(p.Name), output.Line(p.Container), yesNo(p.Injected), detail))
 		}
 	}
 	if len(podRows) > 0 {
@@ -58,7 +62,7 @@ func WriteStatus(w io.Writer, st *Status, opts findings.TextOptions) error {
 	}
 
 	if a := st.Azure; a != nil {
-		fmt.Fprintf(w, "\nAzure: cluster %s\n", a.ClusterID)
+		fmt.Fprintf(w, "\nAzure: cluster %s\n", output.Line(a.ClusterID))
 		fmt.Fprintf(w, "  OIDC issuer      %s (workload identity %s)\n", orNone(a.OIDCIssuerURL), enabled(a.WorkloadIdentityEnabled))
 		fmt.Fprintf(w, "  extension        %s (%s)\n", orNone(a.Extension), orNone(a.ExtensionState))
 		fmt.Fprintf(w, "  identity         %s (client ID %s)\n", orNone(a.IdentityID), orNone(a.IdentityClientID))
@@ -82,11 +86,12 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// orNone shows an Azure string, or <none> for an empty one.
 func orNone(s string) string {
 	if s == "" {
 		return "<none>"
 	}
-	return s
+	return output.Line(s)
 }
 
 func enabled(b bool) string {

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact/redacttest"
 )
 
 func TestLine(t *testing.T) {
@@ -60,7 +61,7 @@ func TestWriteRedacts(t *testing.T) {
 	const key = "p5Mzntk8+tZ1wxo5qPM3bnG+J+t6xeQPlt9lq//KjYj7hMuZYRLdn3fI7pJnur8//g3T+XKo0WXCjU3tOv+veg=="
 	when := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	in := doc{
-		Name:     "velero\x1b[31m",
+		Name:     "velero\x1b[31m\u009b2J\x7f\u202e\u0085",
 		Secret:   "short",
 		Config:   map[string]string{"storageAccount": "acct", "storageAccountKey": "abc123", "note": "AccountKey=" + key + ";"},
 		Evidence: []string{`error="{\"client_secret\":\"Qx8Q~vLm2.Tz9\"}"`, "sig=" + key},
@@ -75,6 +76,10 @@ func TestWriteRedacts(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := b.String()
+		// YAML's emitter writes bidi controls raw (they are printable to YAML); nothing else may be.
+		if r, bad := redacttest.TerminalUnsafe(strings.ReplaceAll(out, "\u202e", "")); bad || (f == JSON && strings.Contains(out, "\u202e")) {
+			t.Errorf("%s: raw %U in\n%s", f, r, out)
+		}
 		for _, secret := range []string{"short", "abc123", key[:40], "Qx8Q~vLm2.Tz9", "abcdefghijklmnop", "hunter2hunter2"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s: %q survived:\n%s", f, secret, out)

@@ -2,11 +2,14 @@
 package output
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
@@ -40,27 +43,53 @@ func ParseFormat(s string) (Format, error) {
 // Structured reports whether the format is machine-readable.
 func (f Format) Structured() bool { return f == JSON || f == YAML }
 
-// Write encodes doc as JSON or YAML, with every string in it redacted (see redacted); the
-// encoders escape control characters themselves, so the text is otherwise faithful.
+// Write encodes doc as JSON or YAML, with every string in it redacted (see redacted). The text is
+// otherwise faithful: control characters are written as escapes that decode to the same string
+// (JSON's \u001b, YAML's "\e"), C1 controls, DEL and bidi overrides included, so that neither a
+// terminal nor a YAML parser meets them raw.
 func Write(w io.Writer, f Format, doc any) error {
-	if f.Structured() {
-		doc = redacted(doc)
+	if !f.Structured() {
+		return fmt.Errorf("format %q is not a structured format", f)
 	}
-	switch f {
-	case JSON:
-		enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if f == JSON {
 		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(doc)
-	case YAML:
-		data, err := yaml.Marshal(doc)
-		if err != nil {
+	}
+	if err := enc.Encode(redacted(doc)); err != nil {
+		return fmt.Errorf("encoding %s: %w", f, err)
+	}
+	data := escapeJSONRunes(b.Bytes())
+	if f == YAML {
+		var err error
+		if data, err = yaml.JSONToYAML(data); err != nil {
 			return fmt.Errorf("encoding YAML: %w", err)
 		}
-		_, err = w.Write(data)
-		return err
 	}
-	return fmt.Errorf("format %q is not a structured format", f)
+	_, err := w.Write(data)
+	return err
+}
+
+// escapeJSONRunes writes as \uXXXX the characters encoding/json leaves raw that a terminal may obey
+// or a YAML reader refuses: DEL, C1 controls, bidi controls and the non-characters U+FFFE/U+FFFF.
+// In JSON text such characters can only stand inside strings, so the escape keeps each string.
+func escapeJSONRunes(data []byte) []byte {
+	var out []byte
+	last := 0
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || unicode.Is(unicode.Bidi_Control, r) || r == 0xfffe || r == 0xffff {
+			out = append(out, data[last:i]...)
+			out = fmt.Appendf(out, `\u%04x`, r)
+			last = i + size
+		}
+		i += size
+	}
+	if out == nil {
+		return data
+	}
+	return append(out, data[last:]...)
 }
 
 // IsTerminal reports whether w is a terminal (an *os.File attached to a TTY).

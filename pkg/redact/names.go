@@ -364,8 +364,11 @@ func closingQuote(s string, p, level int) int {
 // unquotedEnd finds where an unquoted value stops.
 func unquotedEnd(s string, p int) int {
 	for i := p; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return i
+		}
 		switch s[i] {
-		case ' ', '\t', '\n', '\r', '"', '\'', '\\', ',', ';', '&', '{', '}', '[', ']', '(', ')', '<', '>', '|':
+		case ' ', '"', '\'', '\\', ',', ';', '&', '{', '}', '[', ']', '(', ')', '<', '>', '|':
 			return i
 		case '%':
 			if hasPrefixFold(s[i:], "%26") || hasPrefixFold(s[i:], "%3b") || hasPrefixFold(s[i:], "%22") ||

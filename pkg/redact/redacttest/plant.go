@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Planted is text carrying one secret; none of Secrets (the forms the secret takes in Text) may
@@ -152,4 +154,33 @@ func jsonString(s string) string {
 		panic(fmt.Sprintf("marshal %q: %v", s, err))
 	}
 	return string(b)
+}
+
+// TerminalUnsafe returns the first character of printed text that could drive a terminal: a
+// control character other than the newline, a C1 control, a bidi override, a line separator or an
+// invalid byte.
+func TerminalUnsafe(out string) (rune, bool) {
+	for i := 0; i < len(out); {
+		r, size := utf8.DecodeRuneInString(out[i:])
+		i += size
+		switch {
+		case r == '\n':
+		case r == utf8.RuneError && size == 1:
+			return rune(out[i-1]), true
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029:
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// ControlText turns fuzz bytes into text rich in what terminals obey: CSI and OSC sequences, BEL,
+// CR, backspace, C1 controls (as runes and as raw bytes) and bidi overrides.
+func ControlText(seed []byte) string {
+	pieces := []string{"\x1b[2J", "\x1b[31m", "\x1b]0;title\x07", "\x1b]8;;https://x\x1b\\", "\r", "\b", "\x07", "\x00", "\u009b1A", "\x9b", "\u0085", "\u202e", "\t", "\n", "ok"}
+	var b strings.Builder
+	for _, c := range seed {
+		b.WriteString(pieces[int(c)%len(pieces)])
+	}
+	return b.String()
 }
