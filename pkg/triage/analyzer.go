@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/shellquote"
 )
 
 const (
@@ -669,26 +670,25 @@ func (a *Analyzer) resolved(g *group) bool {
 	return true
 }
 
-var placeholder = regexp.MustCompile(`\{([a-zA-Z]+)\}`)
-
 // fill puts values into remediation templates; the log's values win over the context's, except
-// the namespace the user chose.
+// the namespace the user chose. Values come from a log or the cluster: shellquote.Fill makes each one a
+// literal word of the command, whatever it holds, and leaves an unknown one as a readable <name>.
 func (a *Analyzer) fill(templates []string, found map[string]string) []string {
+	lookup := func(key string) (string, bool) {
+		if key == "namespace" && a.context["namespace"] != "" {
+			return a.context["namespace"], true
+		}
+		if v := found[key]; v != "" {
+			return v, true
+		}
+		if v := a.context[key]; v != "" {
+			return v, true
+		}
+		return "", false
+	}
 	out := make([]string, 0, len(templates))
 	for _, t := range templates {
-		out = append(out, redact.String(placeholder.ReplaceAllStringFunc(t, func(p string) string {
-			key := p[1 : len(p)-1]
-			if key == "namespace" && a.context["namespace"] != "" {
-				return a.context["namespace"]
-			}
-			if v := found[key]; v != "" {
-				return v
-			}
-			if v := a.context[key]; v != "" {
-				return v
-			}
-			return "<" + key + ">"
-		})))
+		out = append(out, redact.String(shellquote.Fill(t, lookup)))
 	}
 	return out
 }
