@@ -29,12 +29,12 @@ type BSLOptions struct {
 	Timeout       time.Duration
 	PollInterval  time.Duration
 
-	name       string
-	timeoutSet bool
-	format     output.Format
-	profile    profile.Profile
-	client     dynamic.Interface
-	now        func() time.Time
+	name            string
+	pollIntervalSet bool
+	format          output.Format
+	profile         profile.Profile
+	client          dynamic.Interface
+	now             func() time.Time
 }
 
 // NewBSLCommand builds `kubectl aksbackup bsl`.
@@ -51,7 +51,8 @@ output names the cause and the fix. With --wait-available it waits, showing prog
 selected location is Available: role assignments take minutes to apply.
 
 Exit codes: 0 all good (or Available within --timeout), 1 a location has an error finding (or is not
-Available at the timeout), 2 bad input, 3 the cluster could not be read.`,
+Available at the timeout), 2 bad input, 3 the cluster could not be read (also: no answer within
+--timeout).`,
 		Example: `  # The AKS Backup extension's locations (namespace dataprotection-microsoft)
   kubectl aksbackup bsl
 
@@ -66,13 +67,13 @@ Available at the timeout), 2 bad input, 3 the cluster could not be read.`,
 	o.Profile.AddFlags(cmd)
 	addOutputFlag(cmd, &o.Output, "table")
 	cmd.Flags().BoolVar(&o.WaitAvailable, "wait-available", false, "Wait until every selected location is Available")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 15*time.Minute, "How long --wait-available waits (0 waits forever)")
+	addTimeoutFlag(cmd, &o.Timeout, 15*time.Minute, "Bounds the whole command, --wait-available's wait included")
 	cmd.Flags().DurationVar(&o.PollInterval, "poll-interval", 2*time.Second, "How often --wait-available reads the locations")
 	return cmd
 }
 
 func (o *BSLOptions) Complete(cmd *cobra.Command, args []string) error {
-	o.timeoutSet = cmd.Flags().Changed("timeout") || cmd.Flags().Changed("poll-interval")
+	o.pollIntervalSet = cmd.Flags().Changed("poll-interval")
 	if len(args) == 1 {
 		o.name = args[0]
 	}
@@ -89,17 +90,24 @@ func (o *BSLOptions) Validate() error {
 	if o.format, err = output.ParseFormat(o.Output); err != nil {
 		return err
 	}
-	if o.Timeout < 0 {
-		return fmt.Errorf("--timeout must not be negative, got %s", o.Timeout)
+	if o.name != "" {
+		if err := checkSubdomain("BackupStorageLocation name", o.name, "list them with: kubectl aksbackup bsl"); err != nil {
+			return err
+		}
+	}
+	if err := validateTimeout(o.Timeout); err != nil {
+		return err
 	}
 	if o.PollInterval <= 0 {
 		return fmt.Errorf("--poll-interval must be positive, got %s", o.PollInterval)
 	}
-	if !o.WaitAvailable && o.timeoutSet {
-		return fmt.Errorf("--timeout and --poll-interval only apply with --wait-available")
+	if !o.WaitAvailable && o.pollIntervalSet {
+		return fmt.Errorf("--poll-interval only applies with --wait-available")
 	}
 	return nil
 }
+
+func (o *BSLOptions) limit() time.Duration { return o.Timeout }
 
 func (o *BSLOptions) read(ctx context.Context) (*bsl.Report, error) {
 	rep, err := bsl.Read(ctx, o.client, o.profile.Namespace, o.name, o.now())
@@ -113,6 +121,9 @@ func (o *BSLOptions) read(ctx context.Context) (*bsl.Report, error) {
 }
 
 func (o *BSLOptions) Run(ctx context.Context) error {
+	if err := o.Factory.CheckAPIServer(ctx); err != nil {
+		return err
+	}
 	rep, err := o.read(ctx)
 	if err != nil {
 		return err

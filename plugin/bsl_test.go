@@ -75,7 +75,8 @@ func TestBSL(t *testing.T) {
 		{"none at all", nil, nil, exitcode.Findings, []string{"No BackupStorageLocation in namespace dataprotection-microsoft", "bsl-missing"}},
 		{"named one missing", []*velerov1.BackupStorageLocation{location("default", "Available", "", now)}, []string{"secondary"}, exitcode.InvalidInput,
 			[]string{"BackupStorageLocation not found: dataprotection-microsoft/secondary"}},
-		{"timeout without wait, even at its default value", nil, []string{"--timeout", "15m"}, exitcode.InvalidInput, []string{"--timeout and --poll-interval only apply with --wait-available"}},
+		{"poll interval without wait, even at its default value", nil, []string{"--poll-interval", "2s"}, exitcode.InvalidInput, []string{"--poll-interval only applies with --wait-available"}},
+		{"timeout without wait bounds the read", []*velerov1.BackupStorageLocation{location("default", "Available", "", now)}, []string{"--timeout", "1m"}, 0, []string{"default", "Available"}},
 		{"bad output", nil, []string{"-o", "xml"}, exitcode.InvalidInput, []string{`unsupported output format "xml"`}},
 	}
 	for _, tt := range tests {

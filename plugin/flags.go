@@ -53,10 +53,14 @@ func (f *profileFlags) ResolveWithoutCluster(factory kube.Factory) (profile.Prof
 }
 
 func (f *profileFlags) resolve(explicitNS, contextNS string) (profile.Profile, error) {
-	return profile.Resolve(profile.Selection{
+	p, err := profile.Resolve(profile.Selection{
 		Profile: f.Name, ServiceAccounts: f.ServiceAccounts, Deployments: f.Deployments,
 		Namespace: explicitNS, DefaultNamespace: contextNS,
 	})
+	if err != nil {
+		return profile.Profile{}, err
+	}
+	return p, checkProfileNames(p)
 }
 
 // dryRunMode is kubectl's --dry-run.
@@ -90,17 +94,13 @@ type waitFlags struct {
 	Timeout time.Duration
 }
 
-func (f *waitFlags) AddFlags(cmd *cobra.Command) {
+// AddFlags adds --wait and --timeout; timeoutUsage says what --timeout bounds in this command.
+func (f *waitFlags) AddFlags(cmd *cobra.Command, timeoutUsage string) {
 	cmd.Flags().BoolVar(&f.Wait, "wait", true, "Wait for the rollouts to finish")
-	cmd.Flags().DurationVar(&f.Timeout, "timeout", 5*time.Minute, "How long to wait for the rollouts (0 waits forever)")
+	addTimeoutFlag(cmd, &f.Timeout, 5*time.Minute, timeoutUsage)
 }
 
-func (f *waitFlags) Validate() error {
-	if f.Timeout < 0 {
-		return fmt.Errorf("--timeout must not be negative, got %s", f.Timeout)
-	}
-	return nil
-}
+func (f *waitFlags) Validate() error { return validateTimeout(f.Timeout) }
 
 // confirm asks on a terminal; elsewhere it refuses unless the caller passed --yes.
 func confirm(in io.Reader, out io.Writer, question string) (bool, error) {

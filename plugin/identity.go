@@ -17,5 +17,5 @@ func NewIdentityCommand(factory kube.Factory, streams genericiooptions.IOStreams
 		NewIdentityStatusCommand(factory, streams),
 		NewIdentityConfigureCommand(factory, streams),
 	)
-	return cmd
+	return asGroup(cmd)
 }

@@ -106,7 +106,7 @@ nothing. Other labels and annotations are never touched.`,
 	cmd.Flags().BoolVar(&o.WaitBSL, "wait-bsl", false, "After the wiring is verified, wait until Velero reports the BackupStorageLocations Available (as bsl --wait-available)")
 	cmd.Flags().DurationVar(&o.BSLTimeout, "bsl-timeout", 15*time.Minute, "How long --wait-bsl waits; role assignments take minutes to apply")
 	addDryRunFlag(cmd, &o.DryRun)
-	o.WaitFlags.AddFlags(cmd)
+	o.WaitFlags.AddFlags(cmd, "Bounds the reads and checks before the plan, and again applying the changes, waiting for the rollouts and verifying")
 	addOutputFlag(cmd, &o.Output, "table")
 	_ = cmd.RegisterFlagCompletionFunc("skip-phases", cobra.FixedCompletions(strings.Split(phaseNames(), ", "), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -166,7 +166,7 @@ func (o *IdentityConfigureOptions) Validate() error {
 		errs = append(errs, err)
 	}
 	if o.BSLTimeout < 0 {
-		return fmt.Errorf("--bsl-timeout must not be negative, got %s", o.BSLTimeout)
+		errs = append(errs, fmt.Errorf("--bsl-timeout must not be negative, got %s", o.BSLTimeout))
 	}
 	if o.WaitBSL && (!o.WaitFlags.Wait || o.dryRun != dryRunNone) {
 		return fmt.Errorf("--wait-bsl needs the changes applied and the rollouts waited for: drop --dry-run and --wait=false")
@@ -180,50 +180,16 @@ func (o *IdentityConfigureOptions) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Run bounds each phase that talks to the cluster or Azure by --timeout: the reads and checks
+// before the plan, then (after the confirmation, which is not timed) applying, waiting for the
+// rollouts and verifying; --bsl-timeout bounds --wait-bsl.
 func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
-	host := o.Factory.Host()
-	snap, err := identity.Read(ctx, o.client, o.profile)
+	limit := o.WaitFlags.Timeout
+	prepareCtx, cancel := withLimit(ctx, limit)
+	defer cancel()
+	cp, azurePlan, err := o.prepare(prepareCtx)
 	if err != nil {
-		if errors.Is(err, identity.ErrNamespaceNotFound) {
-			return exitcode.Invalid(err)
-		}
-		return kube.Explain(err, host)
-	}
-	clientID := o.ClientID
-	var azurePlan *azurecheck.AzurePlan
-	if !o.useAzure && o.skipReason != "" {
-		fmt.Fprintf(o.ErrOut, "Warning: only the cluster side is configured; the Azure phases are skipped: %s\n", o.skipReason)
-	}
-	if o.useAzure {
-		azc, err := o.Azure.Client()
-		if err != nil {
-			return err
-		}
-		facts, err := gatherAzure(ctx, azc, o.azureTarget, o.client)
-		if err != nil {
-			return err
-		}
-		if azurePlan, err = azurecheck.PlanConfigure(azc, facts, o.profile, o.skip); err != nil {
-			return exitcode.Invalid(err)
-		}
-		if clientID != "" && !strings.EqualFold(clientID, azurePlan.ClientID) {
-			return exitcode.Invalidf("--client-id %s is not the client ID of the backup extension's identity %s (%s); drop --client-id to use it, or --no-azure to wire another identity", clientID, facts.Identity.Name, azurePlan.ClientID)
-		}
-		clientID = azurePlan.ClientID
-	}
-	cp, err := identity.PlanConfigure(o.client, snap, identity.ConfigureRequest{
-		Profile: o.profile, ClientID: clientID, TenantID: o.TenantID,
-		Overwrite: o.Overwrite, Skip: o.skip, Now: o.now(),
-	})
-	if err != nil {
-		return exitcode.Invalid(fmt.Errorf("nothing was changed: %w", err))
-	}
-	if azurePlan != nil {
-		cp.Changes = append(azurePlan.Changes, cp.Changes...)
-		cp.Warnings = append(cp.Warnings, azurePlan.Warnings...)
-	}
-	if err := kube.CheckAccess(ctx, o.client, cp.Access); err != nil {
-		return exitcode.Invalid(kube.Explain(err, host))
+		return timedOut(prepareCtx, err, limit)
 	}
 	result := &ConfigureResult{APIVersion: identity.APIVersion, Kind: "IdentityConfigureResult",
 		Profile: o.profile.Name, Namespace: o.profile.Namespace, DryRun: string(o.dryRun), Plan: cp}
@@ -266,13 +232,77 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 		}
 	}
 
+	applyCtx, cancelApply := withLimit(ctx, limit)
+	defer cancelApply()
+	if err := o.apply(applyCtx, cp, azurePlan, result, table); err != nil || !o.WaitBSL {
+		return timedOut(applyCtx, err, limit)
+	}
+	bslCtx, cancelBSL := withLimit(ctx, o.BSLTimeout)
+	defer cancelBSL()
+	return timedOut(bslCtx, o.waitBSL(bslCtx), o.BSLTimeout)
+}
+
+// prepare reads the cluster (and Azure), plans the changes and checks the caller's permissions.
+func (o *IdentityConfigureOptions) prepare(ctx context.Context) (*identity.ConfigurePlan, *azurecheck.AzurePlan, error) {
+	if err := o.Factory.CheckAPIServer(ctx); err != nil {
+		return nil, nil, err
+	}
+	host := o.Factory.Host()
+	snap, err := identity.Read(ctx, o.client, o.profile)
+	if err != nil {
+		if errors.Is(err, identity.ErrNamespaceNotFound) {
+			return nil, nil, exitcode.Invalid(err)
+		}
+		return nil, nil, kube.Explain(err, host)
+	}
+	clientID := o.ClientID
+	var azurePlan *azurecheck.AzurePlan
+	if !o.useAzure && o.skipReason != "" {
+		fmt.Fprintf(o.ErrOut, "Warning: only the cluster side is configured; the Azure phases are skipped: %s\n", o.skipReason)
+	}
+	if o.useAzure {
+		azc, err := o.Azure.Client()
+		if err != nil {
+			return nil, nil, err
+		}
+		facts, err := gatherAzure(ctx, azc, o.azureTarget, o.client)
+		if err != nil {
+			return nil, nil, err
+		}
+		if azurePlan, err = azurecheck.PlanConfigure(azc, facts, o.profile, o.skip); err != nil {
+			return nil, nil, exitcode.Invalid(err)
+		}
+		if clientID != "" && !strings.EqualFold(clientID, azurePlan.ClientID) {
+			return nil, nil, exitcode.Invalidf("--client-id %s is not the client ID of the backup extension's identity %s (%s); drop --client-id to use it, or --no-azure to wire another identity", clientID, facts.Identity.Name, azurePlan.ClientID)
+		}
+		clientID = azurePlan.ClientID
+	}
+	cp, err := identity.PlanConfigure(o.client, snap, identity.ConfigureRequest{
+		Profile: o.profile, ClientID: clientID, TenantID: o.TenantID,
+		Overwrite: o.Overwrite, Skip: o.skip, Now: o.now(),
+	})
+	if err != nil {
+		return nil, nil, exitcode.Invalid(fmt.Errorf("nothing was changed: %w", err))
+	}
+	if azurePlan != nil {
+		cp.Changes = append(azurePlan.Changes, cp.Changes...)
+		cp.Warnings = append(cp.Warnings, azurePlan.Warnings...)
+	}
+	if err := kube.CheckAccess(ctx, o.client, cp.Access); err != nil {
+		return nil, nil, accessError(err, host)
+	}
+	return cp, azurePlan, nil
+}
+
+// apply makes the changes, waits for the rollouts and verifies the result.
+func (o *IdentityConfigureOptions) apply(ctx context.Context, cp *identity.ConfigurePlan, azurePlan *azurecheck.AzurePlan, result *ConfigureResult, table bool) error {
 	execErr := cp.Plan.Execute(ctx, o.dryRun == dryRunServer)
 	if execErr != nil {
 		o.reportPartial(cp, table)
 		if !table {
 			_ = output.Write(o.Out, o.format, result)
 		}
-		return fmt.Errorf("%w; rerun the same command to finish (it only makes the changes still missing)", kube.Explain(execErr, host))
+		return fmt.Errorf("%w; rerun the same command to finish (it only makes the changes still missing)", kube.Explain(execErr, o.Factory.Host()))
 	}
 	if o.dryRun == dryRunServer {
 		if table {
@@ -300,13 +330,7 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.Out, "Not waiting for rollouts of %s; check with `kubectl aksbackup identity status%s`.\n", strings.Join(cp.Rollouts, ", "), o.profile.SelectorFlags())
 		return nil
 	}
-	if err := o.verify(ctx, result, table); err != nil {
-		return err
-	}
-	if o.WaitBSL {
-		return o.waitBSL(ctx)
-	}
-	return nil
+	return o.verify(ctx, result, table)
 }
 
 // waitBSL is `bsl --wait-available` for the profile's namespace, run after a successful configure.

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -25,6 +26,7 @@ type IdentityStatusOptions struct {
 	Profile profileFlags
 	Azure   azureFlags
 	Output  string
+	Timeout time.Duration
 
 	format      output.Format
 	profile     profile.Profile
@@ -59,6 +61,7 @@ the storage account. Exits 0 when healthy, 1 when any finding is an error.`,
 	o.Profile.AddFlags(cmd)
 	o.Azure.AddFlags(cmd)
 	addOutputFlag(cmd, &o.Output, "table")
+	addTimeoutFlag(cmd, &o.Timeout, defaultReadTimeout, "Bounds the whole command, the Azure checks included")
 	return cmd
 }
 
@@ -79,10 +82,18 @@ func (o *IdentityStatusOptions) Validate() error {
 	if o.format, err = output.ParseFormat(o.Output); err != nil {
 		return err
 	}
+	if err := validateTimeout(o.Timeout); err != nil {
+		return err
+	}
 	return o.Azure.Validate()
 }
 
+func (o *IdentityStatusOptions) limit() time.Duration { return o.Timeout }
+
 func (o *IdentityStatusOptions) Run(ctx context.Context) error {
+	if err := o.Factory.CheckAPIServer(ctx); err != nil {
+		return err
+	}
 	snap, err := identity.Read(ctx, o.client, o.profile)
 	if err != nil {
 		if errors.Is(err, identity.ErrNamespaceNotFound) {

@@ -31,6 +31,8 @@ type fakeFactory struct {
 	dyn         dynamic.Interface
 	explicitNS  string
 	rg, cluster string
+	// serverErr is what CheckAPIServer answers.
+	serverErr error
 }
 
 func (f *fakeFactory) Clientset() (kubernetes.Interface, error) { return f.client, nil }
@@ -38,6 +40,7 @@ func (f *fakeFactory) Dynamic() (dynamic.Interface, error)      { return f.dyn, 
 func (f *fakeFactory) Namespaces() (string, string, error)      { return f.explicitNS, "default", nil }
 func (f *fakeFactory) Host() string                             { return "https://fake" }
 func (f *fakeFactory) AKSCluster() (string, string, bool)       { return f.rg, f.cluster, f.rg != "" }
+func (f *fakeFactory) CheckAPIServer(context.Context) error     { return f.serverErr }
 
 // unwiredCluster is the AKS Backup extension before workload identity, with one running pod each.
 func unwiredCluster(allow bool) *fake.Clientset {

@@ -40,7 +40,7 @@ func NewRestartCommand(factory kube.Factory, streams genericiooptions.IOStreams)
 		Use:   "restart",
 		Short: "Restart the backup component's deployments and wait for the rollouts",
 		Long: `Restarts every deployment of the profile, so new pods pick up the workload identity, and waits like
-kubectl rollout status (progress on a terminal; --timeout bounds the wait).`,
+kubectl rollout status (progress on a terminal; --timeout bounds the whole command).`,
 		Example: `  kubectl aksbackup restart
   kubectl aksbackup restart --profile velero --timeout 10m
   kubectl aksbackup restart --dry-run=server`,
@@ -49,7 +49,7 @@ kubectl rollout status (progress on a terminal; --timeout bounds the wait).`,
 	}
 	o.Profile.AddFlags(cmd)
 	addDryRunFlag(cmd, &o.DryRun)
-	o.WaitFlags.AddFlags(cmd)
+	o.WaitFlags.AddFlags(cmd, "Bounds the whole command: the checks, the restarts and the wait for the rollouts")
 	return cmd
 }
 
@@ -70,7 +70,12 @@ func (o *RestartOptions) Validate() error {
 	return o.WaitFlags.Validate()
 }
 
+func (o *RestartOptions) limit() time.Duration { return o.WaitFlags.Timeout }
+
 func (o *RestartOptions) Run(ctx context.Context) error {
+	if err := o.Factory.CheckAPIServer(ctx); err != nil {
+		return err
+	}
 	host := o.Factory.Host()
 	ns := o.profile.Namespace
 	var missing []error
@@ -90,7 +95,7 @@ func (o *RestartOptions) Run(ctx context.Context) error {
 		return exitcode.Invalid(fmt.Errorf("nothing was restarted: %w; check -n and --profile", errors.Join(missing...)))
 	}
 	if err := kube.CheckAccess(ctx, o.client, []kube.Access{{Verb: "patch", Group: "apps", Resource: "deployments", Namespace: ns}}); err != nil {
-		return exitcode.Invalid(kube.Explain(err, host))
+		return accessError(err, host)
 	}
 	suffix := map[dryRunMode]string{dryRunClient: " (dry run)", dryRunServer: " (server dry run)"}[o.dryRun]
 	now := o.now()

@@ -5,6 +5,7 @@ package plugin
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -55,6 +56,26 @@ func Execute(cmd *cobra.Command) error {
 		return exitcode.Invalid(withHelpHint(failed, err))
 	}
 	return err
+}
+
+// asGroup makes a command that only groups verbs (identity, trusted-access) refuse an unknown verb
+// as the root does, with suggestions, instead of cobra's default of printing help and exiting 0.
+func asGroup(cmd *cobra.Command) *cobra.Command {
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		hint := ""
+		if c.SuggestionsMinimumDistance <= 0 {
+			c.SuggestionsMinimumDistance = 2 // cobra's default, which SuggestionsFor does not apply
+		}
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			hint = "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		}
+		return fmt.Errorf("unknown command %q for %q%s", args[0], c.CommandPath(), hint)
+	}
+	cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	return cmd
 }
 
 func withHelpHint(cmd *cobra.Command, err error) error {

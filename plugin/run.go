@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +18,8 @@ type options interface {
 }
 
 // runE adapts an options struct to cobra. Complete and Validate failures are bad input (exit 2);
-// Run's failures are runtime failures (exit 3) unless Run chose a code.
+// Run's failures are runtime failures (exit 3) unless Run chose a code. A bounded command's Run gets
+// a context that ends at its --timeout.
 func runE(o options) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := o.Complete(cmd, args); err != nil {
@@ -26,8 +28,14 @@ func runE(o options) func(*cobra.Command, []string) error {
 		if err := o.Validate(); err != nil {
 			return withCode(withHelpHint(cmd, err), exitcode.InvalidInput)
 		}
-		if err := o.Run(cmd.Context()); err != nil {
-			return withCode(err, exitcode.Failed)
+		var limit time.Duration
+		if b, ok := o.(bounded); ok {
+			limit = b.limit()
+		}
+		ctx, cancel := withLimit(cmd.Context(), limit)
+		defer cancel()
+		if err := o.Run(ctx); err != nil {
+			return withCode(timedOut(ctx, err, limit), exitcode.Failed)
 		}
 		return nil
 	}

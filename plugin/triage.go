@@ -35,6 +35,7 @@ type TriageOptions struct {
 	Previous  bool
 	Since     time.Duration
 	Container string
+	Timeout   time.Duration
 	Catalog   bool
 	// AnchorsERE prints the catalog's anchors as one grep -E pattern (for make bench).
 	AnchorsERE bool
@@ -45,6 +46,7 @@ type TriageOptions struct {
 	dynamic dynamic.Interface
 	// fromCluster is set when no --file is given.
 	fromCluster bool
+	timeoutSet  bool
 }
 
 // NewTriageCommand builds `kubectl aksbackup triage`.
@@ -62,7 +64,7 @@ grouped with a count and first/last time, secrets redacted.
 
 Formats read: logrus text, JSON lines, klog, and free text (kubectl describe output, Azure SDK
 error blocks, BackupStorageLocation messages). Exit codes: 0 nothing wrong found, 1 an error
-finding, 2 bad input, 3 the cluster or a file could not be read.`,
+finding, 2 bad input, 3 the cluster or a file could not be read (also: no answer within --timeout).`,
 		Example: `  # The AKS Backup extension's Velero, live
   kubectl aksbackup triage
 
@@ -83,6 +85,7 @@ finding, 2 bad input, 3 the cluster or a file could not be read.`,
 	cmd.Flags().BoolVarP(&o.Previous, "previous", "p", false, "Read the previous instance of the container (after a restart or crash)")
 	cmd.Flags().DurationVar(&o.Since, "since", 0, "Only read logs newer than this, e.g. 30m or 2h (default: all the kubelet kept)")
 	cmd.Flags().StringVarP(&o.Container, "container", "c", "", "Container to read (default: the profile's storage container, velero)")
+	addTimeoutFlag(cmd, &o.Timeout, defaultReadTimeout, "Bounds reading the cluster (not --file)")
 	cmd.Flags().BoolVar(&o.Catalog, "catalog", false, "Print the catalog of root causes triage knows, then exit")
 	cmd.Flags().BoolVar(&o.AnchorsERE, "anchors-regexp", false, "Print the catalog's anchor strings as one grep -E pattern, then exit")
 	_ = cmd.Flags().MarkHidden("anchors-regexp")
@@ -90,6 +93,7 @@ finding, 2 bad input, 3 the cluster or a file could not be read.`,
 }
 
 func (o *TriageOptions) Complete(cmd *cobra.Command, _ []string) error {
+	o.timeoutSet = cmd.Flags().Changed("timeout")
 	if o.Catalog || o.AnchorsERE {
 		return nil
 	}
@@ -117,6 +121,17 @@ func (o *TriageOptions) Validate() error {
 	if !o.fromCluster && (o.Previous || o.Since != 0 || o.Container != "") {
 		return fmt.Errorf("--previous, --since and --container select cluster logs; they cannot be combined with --file")
 	}
+	if !o.fromCluster && o.timeoutSet {
+		return fmt.Errorf("--timeout bounds reading the cluster; it does not apply to --file")
+	}
+	if err := validateTimeout(o.Timeout); err != nil {
+		return err
+	}
+	if o.Container != "" {
+		if err := checkLabel("container name", o.Container, "check --container"); err != nil {
+			return err
+		}
+	}
 	if o.Since < 0 {
 		return fmt.Errorf("--since must be positive, got %s", o.Since)
 	}
@@ -141,6 +156,14 @@ func (o *TriageOptions) Validate() error {
 		return fmt.Errorf("standard input (-) can be read only once")
 	}
 	return nil
+}
+
+// limit bounds cluster reads only: a --file is read to its end.
+func (o *TriageOptions) limit() time.Duration {
+	if !o.fromCluster {
+		return 0
+	}
+	return o.Timeout
 }
 
 func (o *TriageOptions) Run(ctx context.Context) error {
@@ -212,6 +235,9 @@ func (o *TriageOptions) scanFile(a *triage.Analyzer, path string) error {
 // scanCluster reads the storage container of each profile deployment that has one, and the
 // namespace's BSL messages; it returns notes for logs it could not read.
 func (o *TriageOptions) scanCluster(ctx context.Context, a *triage.Analyzer) ([]string, error) {
+	if err := o.Factory.CheckAPIServer(ctx); err != nil {
+		return nil, err
+	}
 	src := triage.ClusterSource{Namespace: o.profile.Namespace, Previous: o.Previous, Since: o.Since}
 	for _, p := range o.profile.Pairs {
 		container := p.StorageContainer

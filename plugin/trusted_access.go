@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -26,7 +27,7 @@ func NewTrustedAccessCommand(factory kube.Factory, streams genericiooptions.IOSt
 		Short: "Check and create the Trusted Access binding between the cluster and a backup vault",
 	}
 	cmd.AddCommand(newTrustedAccessStatusCommand(factory, streams), newTrustedAccessCreateCommand(factory, streams))
-	return cmd
+	return asGroup(cmd)
 }
 
 // TrustedAccessOptions serves both verbs: status reads, create writes the binding.
@@ -40,6 +41,7 @@ type TrustedAccessOptions struct {
 	Output        string
 	DryRun        string
 	Yes           bool
+	Timeout       time.Duration
 	create        bool
 
 	format  output.Format
@@ -90,6 +92,11 @@ func newTrustedAccessCreateCommand(factory kube.Factory, streams genericiooption
 
 func (o *TrustedAccessOptions) addFlags(cmd *cobra.Command) {
 	o.Azure.AddFlags(cmd)
+	what := "Bounds the whole command"
+	if o.create {
+		what = "Bounds the checks before the plan, and again creating the binding (the confirmation is not timed)"
+	}
+	addTimeoutFlag(cmd, &o.Timeout, defaultReadTimeout, what)
 	cmd.Flags().StringVar(&o.VaultID, "vault-id", "", "ARM ID of the backup vault (/subscriptions/.../providers/Microsoft.DataProtection/backupVaults/NAME)")
 }
 
@@ -120,10 +127,21 @@ func (o *TrustedAccessOptions) Validate() error {
 	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
 		return err
 	}
+	if err := validateTimeout(o.Timeout); err != nil {
+		return err
+	}
 	if o.Name != "" && (len(o.Name) > 24 || strings.Trim(o.Name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "") {
 		return fmt.Errorf("--name %q: use 1 to 24 letters, digits, hyphens or underscores", o.Name)
 	}
 	return o.Azure.Validate()
+}
+
+// limit bounds status as a whole; create times its phases itself, around the confirmation.
+func (o *TrustedAccessOptions) limit() time.Duration {
+	if o.create {
+		return 0
+	}
+	return o.Timeout
 }
 
 func (o *TrustedAccessOptions) Run(ctx context.Context) error {
@@ -168,9 +186,11 @@ func (o *TrustedAccessOptions) Run(ctx context.Context) error {
 }
 
 func (o *TrustedAccessOptions) runCreate(ctx context.Context, azc azure.Client) error {
-	p, noChange, err := trustedaccess.PlanCreate(ctx, azc, o.cluster, o.vault, o.Name)
+	planCtx, cancel := withLimit(ctx, o.Timeout)
+	defer cancel()
+	p, noChange, err := trustedaccess.PlanCreate(planCtx, azc, o.cluster, o.vault, o.Name)
 	if err != nil {
-		return exitcode.Invalid(err)
+		return timedOut(planCtx, exitcode.Invalid(err), o.Timeout)
 	}
 	if p == nil {
 		fmt.Fprintln(o.Out, noChange)
@@ -195,8 +215,10 @@ func (o *TrustedAccessOptions) runCreate(ctx context.Context, azc azure.Client) 
 			return nil
 		}
 	}
-	if err := p.Execute(ctx, false); err != nil {
-		return err
+	createCtx, cancelCreate := withLimit(ctx, o.Timeout)
+	defer cancelCreate()
+	if err := p.Execute(createCtx, false); err != nil {
+		return timedOut(createCtx, err, o.Timeout)
 	}
 	fmt.Fprintf(o.Out, "Created Trusted Access binding %s.\n", p.Changes[0].Object)
 	return nil

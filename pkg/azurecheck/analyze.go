@@ -8,6 +8,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/shellquote"
 )
 
 // Constants of the Azure side of the wiring.
@@ -40,7 +41,7 @@ func Analyze(f *Facts, in Input) []findings.Finding {
 		fs = append(fs, unreadableFinding(err))
 	}
 	c, id := f.Cluster, f.ClusterID
-	azAKS := fmt.Sprintf("az aks update --resource-group %s --name %s", id.ResourceGroup, id.Name)
+	azAKS := fmt.Sprintf("az aks update --resource-group %s --name %s", shellquote.Quote(id.ResourceGroup), shellquote.Quote(id.Name))
 	if !c.OIDCIssuerEnabled {
 		add(OIDCIssuerDisabled, id.String(), "the cluster publishes no OIDC issuer", azAKS+" --enable-oidc-issuer")
 	}
@@ -64,11 +65,11 @@ func Analyze(f *Facts, in Input) []findings.Finding {
 		}
 		return rank(fs)
 	}
-	extCmd := fmt.Sprintf("az k8s-extension show --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s", ext.Name, id.Name, id.ResourceGroup)
+	extCmd := fmt.Sprintf("az k8s-extension show --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s", shellquote.Quote(ext.Name), shellquote.Quote(id.Name), shellquote.Quote(id.ResourceGroup))
 	if !strings.EqualFold(ext.ProvisioningState, "Succeeded") {
 		add(ExtensionNotSucceeded, ext.ID, fmt.Sprintf("extension %s is in provisioning state %q", ext.Name, ext.ProvisioningState),
 			extCmd+" --query provisioningState", "kubectl get pods -n dataprotection-microsoft",
-			fmt.Sprintf("az k8s-extension update --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s", ext.Name, id.Name, id.ResourceGroup))
+			fmt.Sprintf("az k8s-extension update --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s", shellquote.Quote(ext.Name), shellquote.Quote(id.Name), shellquote.Quote(id.ResourceGroup)))
 	}
 	var missingSettings []string
 	for name, v := range map[string]string{"blobContainer": f.Settings.Container, "storageAccount": f.Settings.Account, "storageAccountResourceGroup": f.Settings.ResourceGroup} {
@@ -78,7 +79,7 @@ func Analyze(f *Facts, in Input) []findings.Finding {
 	}
 	if len(missingSettings) > 0 {
 		add(ExtensionConfigIncomplete, ext.ID, "missing configuration settings: "+strings.Join(sorted(missingSettings), ", "),
-			fmt.Sprintf("az k8s-extension update --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s --configuration-settings blobContainer=<CONTAINER> storageAccount=<ACCOUNT> storageAccountResourceGroup=<RG> storageAccountSubscriptionId=<SUB>", ext.Name, id.Name, id.ResourceGroup))
+			fmt.Sprintf("az k8s-extension update --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s --configuration-settings blobContainer=<CONTAINER> storageAccount=<ACCOUNT> storageAccountResourceGroup=<RG> storageAccountSubscriptionId=<SUB>", shellquote.Quote(ext.Name), shellquote.Quote(id.Name), shellquote.Quote(id.ResourceGroup)))
 	}
 
 	switch {
@@ -133,7 +134,7 @@ func credentialFindings(f *Facts, in Input) []findings.Finding {
 		}
 		object := idRef.ID + "/federatedIdentityCredentials"
 		create := fmt.Sprintf("az identity federated-credential create --name %s --identity-name %s --resource-group %s --issuer %s --subject %s --audiences %s",
-			CredentialName(pair.ServiceAccount), idRef.Name, idRef.ResourceGroup, issuer, want.Subject, TokenAudience)
+			shellquote.Quote(CredentialName(pair.ServiceAccount)), shellquote.Quote(idRef.Name), shellquote.Quote(idRef.ResourceGroup), shellquote.Quote(issuer), shellquote.Quote(want.Subject), TokenAudience)
 		configure := "kubectl aksbackup identity configure --yes" + in.Profile.SelectorFlags()
 		switch {
 		case exact:
@@ -202,30 +203,30 @@ func storageFindings(f *Facts) []findings.Finding {
 	s := f.Settings
 	if f.Account == nil {
 		add(StorageAccountNotFound, f.AccountID, "storage account "+s.Account+" not found in resource group "+s.ResourceGroup,
-			fmt.Sprintf("az storage account show --name %s --resource-group %s", s.Account, s.ResourceGroup))
+			fmt.Sprintf("az storage account show --name %s --resource-group %s", shellquote.Quote(s.Account), shellquote.Quote(s.ResourceGroup)))
 		return fs
 	}
 	a := f.Account
 	if f.ContainerExists != nil && !*f.ContainerExists {
 		add(ContainerNotFound, f.AccountID+"/blobServices/default/containers/"+s.Container, "container "+s.Container+" does not exist in "+s.Account,
-			fmt.Sprintf("az storage container create --name %s --account-name %s --auth-mode login", s.Container, s.Account))
+			fmt.Sprintf("az storage container create --name %s --account-name %s --auth-mode login", shellquote.Quote(s.Container), shellquote.Quote(s.Account)))
 	}
 	if a.AllowSharedKeyAccess != nil && !*a.AllowSharedKeyAccess && !strings.EqualFold(s.UseAAD, "true") {
 		add(SharedKeyDisabled, f.AccountID, "allowSharedKeyAccess is false and the extension's useAAD is "+quoteOr(s.UseAAD, "unset"),
-			"az k8s-extension update ... --configuration-settings useAAD=true storageAccountURI=https://"+s.Account+".blob.core.windows.net/",
-			"or: az storage account update --name "+s.Account+" --resource-group "+s.ResourceGroup+" --allow-shared-key-access true")
+			"az k8s-extension update ... --configuration-settings useAAD=true storageAccountURI="+shellquote.Quote("https://"+s.Account+".blob.core.windows.net/"),
+			"or: az storage account update --name "+shellquote.Quote(s.Account)+" --resource-group "+shellquote.Quote(s.ResourceGroup)+" --allow-shared-key-access true")
 	}
 	switch {
 	case strings.EqualFold(a.PublicNetworkAccess, "Disabled"):
 		add(StorageNetworkBlocked, f.AccountID, "publicNetworkAccess is Disabled; only private endpoints reach the account",
-			"create a private endpoint for blob in the cluster's virtual network, or: az storage account update --name "+s.Account+" --resource-group "+s.ResourceGroup+" --public-network-access Enabled")
+			"create a private endpoint for blob in the cluster's virtual network, or: az storage account update --name "+shellquote.Quote(s.Account)+" --resource-group "+shellquote.Quote(s.ResourceGroup)+" --public-network-access Enabled")
 	case strings.EqualFold(a.DefaultAction, "Deny") && len(a.IPRules) == 0 && len(a.VirtualNetworkRules) == 0:
 		add(StorageNetworkBlocked, f.AccountID, "networkAcls.defaultAction is Deny and no IP or virtual-network rule admits the cluster",
-			"az storage account network-rule add --account-name "+s.Account+" --resource-group "+s.ResourceGroup+" --subnet <CLUSTER_SUBNET_ID>",
-			"or: az storage account network-rule add --account-name "+s.Account+" --resource-group "+s.ResourceGroup+" --ip-address <CLUSTER_EGRESS_IP>")
+			"az storage account network-rule add --account-name "+shellquote.Quote(s.Account)+" --resource-group "+shellquote.Quote(s.ResourceGroup)+" --subnet <CLUSTER_SUBNET_ID>",
+			"or: az storage account network-rule add --account-name "+shellquote.Quote(s.Account)+" --resource-group "+shellquote.Quote(s.ResourceGroup)+" --ip-address <CLUSTER_EGRESS_IP>")
 	case strings.EqualFold(a.DefaultAction, "Deny"):
 		add(StorageNetworkRestricted, f.AccountID, fmt.Sprintf("networkAcls.defaultAction is Deny; allowed: %s", strings.Join(append(append([]string{}, a.IPRules...), a.VirtualNetworkRules...), ", ")),
-			"check that the cluster's egress IP or node subnet is listed: az storage account network-rule list --account-name "+s.Account)
+			"check that the cluster's egress IP or node subnet is listed: az storage account network-rule list --account-name "+shellquote.Quote(s.Account))
 	}
 	if f.Identity != nil {
 		fs = append(fs, roleFindings(f)...)

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -27,6 +28,10 @@ func (a Access) String() string {
 	return fmt.Sprintf("%s %s in namespace %s", a.Verb, resource, a.Namespace)
 }
 
+// ErrAccessDenied marks a CheckAccess answer that lacks permissions (bad input, exit 2), as opposed to
+// a failure to ask (exit 3).
+var ErrAccessDenied = errors.New("lacks RBAC permission")
+
 // CheckAccess asks the API server (SelfSubjectAccessReview) whether the caller holds every permission,
 // and names all the missing ones in one error, so nothing is attempted that would fail halfway.
 func CheckAccess(ctx context.Context, client kubernetes.Interface, needed []Access) error {
@@ -47,7 +52,7 @@ func CheckAccess(ctx context.Context, client kubernetes.Interface, needed []Acce
 		return nil
 	}
 	who := WhoAmI(ctx, client)
-	return fmt.Errorf("%s lacks RBAC permission to %s; nothing was changed. Ask a cluster admin for a Role with these verbs, or rerun with a user that has them (--as, --context)", who, strings.Join(denied, "; "))
+	return fmt.Errorf("%s %w to %s; nothing was changed. Ask a cluster admin for a Role with these verbs, or rerun with a user that has them (--as, --context)", who, ErrAccessDenied, strings.Join(denied, "; "))
 }
 
 // WhoAmI names the caller for messages, falling back to "you" when the server cannot say.

@@ -32,6 +32,8 @@ func TestExplain(t *testing.T) {
 		{"connection refused", fmt.Errorf("reading x: %w", refused), true, "check that the cluster is running"},
 		{"dns failure", &url.Error{Op: "Get", URL: "https://nope.invalid", Err: &net.DNSError{Err: "no such host", Name: "nope.invalid"}}, true, "--kubeconfig/--context"},
 		{"unauthorized", apierrors.NewUnauthorized("token expired"), false, "kubelogin"},
+		{"deadline", &url.Error{Op: "Get", URL: "https://api/version", Err: context.DeadlineExceeded}, false, "the API server at https://api did not answer in time"},
+		{"client-go rate limiter at the deadline", errors.New("client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline"), false, "did not answer in time"},
 		{"not found passes through", apierrors.NewNotFound(schema.GroupResource{Resource: "pods"}, "x"), false, `pods "x" not found`},
 	}
 	for _, tc := range tests {
@@ -70,8 +72,16 @@ func TestCheckAccess(t *testing.T) {
 		{Verb: "patch", Group: "apps", Resource: "deployments", Namespace: "ns"},
 	})
 	want := `user "viewer" lacks RBAC permission to patch serviceaccounts in namespace ns; patch deployments.apps in namespace ns; nothing was changed`
-	if err == nil || !strings.Contains(err.Error(), want) {
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, ErrAccessDenied) {
 		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	// Failing to ask is not a denial.
+	broken := fake.NewClientset()
+	broken.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("connection reset by peer")
+	})
+	if err := CheckAccess(ctx, broken, []Access{{Verb: "list", Resource: "pods", Namespace: "ns"}}); err == nil || errors.Is(err, ErrAccessDenied) {
+		t.Fatalf("a failed review reads as a denial: %v", err)
 	}
 }
 
@@ -83,7 +93,7 @@ func TestFactoryRejectsUnknownContext(t *testing.T) {
 	missing := "nope"
 	flags.Context = &missing
 	_, err := NewFactory(flags).Clientset()
-	if err == nil || !strings.Contains(err.Error(), `context "nope" does not exist in the kubeconfig (known: lab)`) {
+	if err == nil || !strings.Contains(err.Error(), `context "nope" does not exist in --kubeconfig `+kubeconfig+` (known: lab)`) {
 		t.Fatalf("err = %v", err)
 	}
 	known := "lab"

@@ -1,0 +1,245 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
+)
+
+// stuckServer accepts TCP connections and never writes a byte: neither an HTTP answer nor, for
+// https, the TLS handshake.
+func stuckServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// kubeconfigFor writes a kubeconfig whose only context points at server.
+func kubeconfigFor(t *testing.T, server string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config")
+	config := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: %s
+    insecure-skip-tls-verify: true
+contexts:
+- name: c
+  context: {cluster: c, user: u}
+current-context: c
+users:
+- name: u
+  user: {token: not-a-real-token}
+`, server)
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// runReal runs the real command tree (real kubeconfig loading and clients) with a guard that fails
+// the test instead of hanging when the command does not return.
+func runReal(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	root := NewRootCommand(streams)
+	root.SetArgs(args)
+	done := make(chan error, 1)
+	go func() { done <- Execute(root) }()
+	select {
+	case err := <-done:
+		return out.String(), errOut.String(), err
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%v did not return within 60s", args)
+		return "", "", nil
+	}
+}
+
+// TestStuckAPIServerEndsWithinTimeout: a server that takes the connection and never answers (plain
+// HTTP, or TLS that never completes the handshake) ends every API command at its --timeout, exit 3,
+// with an error that names the server and the timeout.
+func TestStuckAPIServerEndsWithinTimeout(t *testing.T) {
+	addr := stuckServer(t)
+	commands := [][]string{
+		{"bsl"},
+		{"identity", "status"},
+		{"restart"},
+		{"triage"},
+	}
+	for _, scheme := range []string{"http", "https"} {
+		kubeconfig := kubeconfigFor(t, scheme+"://"+addr)
+		for _, command := range commands {
+			t.Run(scheme+" "+strings.Join(command, " "), func(t *testing.T) {
+				t.Parallel()
+				args := append(append([]string{"--kubeconfig", kubeconfig}, command...), "--timeout", "3s")
+				out, errOut, err := runReal(t, args...)
+				expectRun(t, out, errOut, err, exitcode.Failed,
+					[]string{"gave up after --timeout 3s", "the API server at " + scheme + "://" + addr + " did not answer in time"}, nil)
+			})
+		}
+	}
+}
+
+// TestNotKubernetesServer: a kubeconfig that points at a web server is named as such, not reported
+// as missing Velero CRDs or a missing namespace.
+func TestNotKubernetesServer(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		detail  string
+	}{
+		{"404 HTML", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, "<html><body>Not Found</body></html>")
+		}, `answered 404 with "<html><body>Not Found</body></html>"`},
+		{"JSON that is no Kubernetes document", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"status":"ok"}`)
+		}, `answered "{\"status\":\"ok\"}", not a Kubernetes version document`},
+	}
+	for _, tc := range tests {
+		srv := httptest.NewServer(tc.handler)
+		t.Cleanup(srv.Close)
+		kubeconfig := kubeconfigFor(t, srv.URL)
+		for _, command := range [][]string{{"bsl"}, {"identity", "status"}, {"restart"}, {"triage"}} {
+			t.Run(tc.name+" "+strings.Join(command, " "), func(t *testing.T) {
+				out, errOut, err := runReal(t, append([]string{"--kubeconfig", kubeconfig}, command...)...)
+				expectRun(t, out, errOut, err, exitcode.Failed,
+					[]string{"the server at " + srv.URL + " does not look like a Kubernetes API server", tc.detail},
+					[]string{"CRDs are not installed", "does not exist", "not found in namespace"})
+			})
+		}
+	}
+}
+
+func TestUnknownSubcommand(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"bogus"}, []string{`unknown command "bogus" for "kubectl aksbackup"`, "See 'kubectl aksbackup -h'"}},
+		{[]string{"identity", "bogus"}, []string{`unknown command "bogus" for "kubectl aksbackup identity"`, "See 'kubectl aksbackup identity -h'"}},
+		{[]string{"identity", "statsu"}, []string{`unknown command "statsu"`, "Did you mean this?\n\tstatus"}},
+		{[]string{"trusted-access", "bogus"}, []string{`unknown command "bogus" for "kubectl aksbackup trusted-access"`}},
+		{[]string{"restart", "bogus"}, []string{`unknown command "bogus" for "kubectl aksbackup restart"`}},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			f := &fakeFactory{client: unwiredCluster(true)}
+			out, errOut, err := run(t, f, "", tc.args...)
+			expectRun(t, out, errOut, err, exitcode.InvalidInput, tc.want, nil)
+			if len(f.client.Actions()) != 0 {
+				t.Errorf("an unknown command sent %d requests", len(f.client.Actions()))
+			}
+		})
+	}
+	// A group alone still prints its help, as kubectl does.
+	out, _, err := run(t, &fakeFactory{client: unwiredCluster(true)}, "", "identity")
+	if err != nil || !strings.Contains(out, "Available Commands") {
+		t.Fatalf("identity alone: %v\n%s", err, out)
+	}
+}
+
+// TestNamesCheckedLocally: namespace, BSL, deployment, service account and container names are
+// checked as DNS-1123 before any request; the error quotes the value escaped and states the rule.
+func TestNamesCheckedLocally(t *testing.T) {
+	tests := []struct {
+		name string
+		ns   string
+		args []string
+		want []string
+	}{
+		{"uppercase namespace", "Velero", []string{"bsl"},
+			[]string{`invalid namespace "Velero"`, "RFC 1123 label", "check -n"}},
+		{"namespace with a terminal escape", "velero\x1b[31m", []string{"identity", "status"},
+			[]string{`invalid namespace "velero\x1b[31m"`, "RFC 1123 label"}},
+		{"namespace too long", strings.Repeat("a", 64), []string{"restart"},
+			[]string{"invalid namespace", "must be no more than 63 characters"}},
+		{"namespace for triage", "bad_ns", []string{"triage"}, []string{`invalid namespace "bad_ns"`}},
+		{"bsl name", "", []string{"bsl", "Default_Location"},
+			[]string{`invalid BackupStorageLocation name "Default_Location"`, "RFC 1123 subdomain"}},
+		{"deployment name", "velero", []string{"restart", "--service-account", "velero", "--deployment", "Velero Server"},
+			[]string{`invalid deployment name "Velero Server"`, "RFC 1123 subdomain", "check --deployment"}},
+		{"service account name", "velero", []string{"identity", "configure", "--client-id", clientID, "--service-account", "sa/x", "--deployment", "velero"},
+			[]string{`invalid service account name "sa/x"`}},
+		{"container name", "", []string{"triage", "--container", "Velero"}, []string{`invalid container name "Velero"`, "RFC 1123 label"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeFactory{client: unwiredCluster(true), dyn: dynamicWith(t), explicitNS: tc.ns}
+			out, errOut, err := run(t, f, "", tc.args...)
+			expectRun(t, out, errOut, err, exitcode.InvalidInput, tc.want, nil)
+			if n := len(f.client.Actions()) + len(f.dyn.(interface{ Actions() []k8stesting.Action }).Actions()); n != 0 {
+				t.Errorf("%d requests were sent before the name was checked", n)
+			}
+		})
+	}
+}
+
+// TestCloudConfigMustBeHTTPS: a custom cloud with an http endpoint is refused before anything runs.
+func TestCloudConfigMustBeHTTPS(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cloud.json")
+	if err := os.WriteFile(path, []byte(`{"resourceManagerEndpoint":"http://127.0.0.1:8443/","activeDirectoryAuthorityHost":"https://login.example/"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeFactory{client: unwiredCluster(true), rg: "rg", cluster: "aks"}
+	t.Setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000001")
+	out, errOut, err := run(t, f, "", "identity", "status", "--cloud-config", path)
+	expectRun(t, out, errOut, err, exitcode.InvalidInput, []string{`resourceManagerEndpoint "http://127.0.0.1:8443/" is not https`, path}, nil)
+	if len(f.client.Actions()) != 0 {
+		t.Errorf("%d requests were sent before --cloud-config was checked", len(f.client.Actions()))
+	}
+}
+
+// TestTimedOutPermissionCheckIsNotBadInput: a permission check cut off by --timeout is a runtime
+// failure (exit 3), not a missing permission (exit 2).
+func TestTimedOutPermissionCheckIsNotBadInput(t *testing.T) {
+	client := unwiredCluster(true)
+	client.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		time.Sleep(1500 * time.Millisecond)
+		return true, nil, fmt.Errorf("Post \"https://fake/apis/authorization.k8s.io/v1/selfsubjectaccessreviews\": %w", context.DeadlineExceeded)
+	})
+	out, errOut, err := run(t, &fakeFactory{client: client}, "", "restart", "--timeout", "1s")
+	expectRun(t, out, errOut, err, exitcode.Failed, []string{"gave up after --timeout 1s", "did not answer in time"}, []string{"lacks RBAC permission"})
+}
