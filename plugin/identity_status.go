@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,7 +116,7 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		st.Azure = azurecheck.Summarize(facts)
 		st.AddFindings(azurecheck.Analyze(facts, azurecheck.Input{Profile: o.profile, AnnotatedClientIDs: st.AnnotatedClientIDs()})...)
 	case o.skipReason != "":
-		st.AddFindings(azurecheck.AzureChecksSkipped.New("", o.skipReason))
+		st.AddFindings(catalog.AzureChecksSkipped.New("", o.skipReason))
 	}
 	if o.format.Structured() {
 		err = output.Write(o.Out, o.format, st)

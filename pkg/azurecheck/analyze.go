@@ -2,6 +2,7 @@ package azurecheck
 
 import (
 	"fmt"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"sort"
 	"strings"
 
@@ -43,23 +44,23 @@ func Analyze(f *Facts, in Input) []findings.Finding {
 	c, id := f.Cluster, f.ClusterID
 	azAKS := fmt.Sprintf("az aks update --resource-group %s --name %s", shellquote.Quote(id.ResourceGroup), shellquote.Quote(id.Name))
 	if !c.OIDCIssuerEnabled {
-		add(OIDCIssuerDisabled, id.String(), "the cluster publishes no OIDC issuer", azAKS+" --enable-oidc-issuer")
+		add(catalog.OIDCIssuerDisabled, id.String(), "the cluster publishes no OIDC issuer", azAKS+" --enable-oidc-issuer")
 	}
 	if !c.WorkloadIdentityEnabled {
-		add(WorkloadIdentityDisabled, id.String(), "securityProfile.workloadIdentity is not enabled", azAKS+" --enable-workload-identity")
+		add(catalog.WorkloadIdentityDisabled, id.String(), "securityProfile.workloadIdentity is not enabled", azAKS+" --enable-workload-identity")
 	}
 	if c.IdentityType == "" || (c.ServicePrincipalClientID != "" && !strings.EqualFold(c.ServicePrincipalClientID, "msi")) {
-		add(ClusterIdentityUnsupported, id.String(), "the cluster authenticates with service principal "+c.ServicePrincipalClientID, azAKS+" --enable-managed-identity")
+		add(catalog.ClusterIdentityUnsupported, id.String(), "the cluster authenticates with service principal "+c.ServicePrincipalClientID, azAKS+" --enable-managed-identity")
 	}
 	if f.APIServerIssuer != "" && c.OIDCIssuerURL != "" && f.APIServerIssuer != c.OIDCIssuerURL {
-		add(IssuerMismatch, id.String(), fmt.Sprintf("the API server issues tokens for %q but ARM reports %q", f.APIServerIssuer, c.OIDCIssuerURL),
+		add(catalog.IssuerMismatch, id.String(), fmt.Sprintf("the API server issues tokens for %q but ARM reports %q", f.APIServerIssuer, c.OIDCIssuerURL),
 			"make the API server's --service-account-issuer the OIDC issuer URL (AKS does this when the OIDC issuer is enabled); then rerun `kubectl aksbackup identity configure`")
 	}
 
 	ext := f.Extension
 	if ext == nil {
 		if len(f.Unreadable) == 0 {
-			add(ExtensionMissing, id.String(), "no extension of type "+BackupExtensionType+" on the cluster",
+			add(catalog.ExtensionMissing, id.String(), "no extension of type "+BackupExtensionType+" on the cluster",
 				fmt.Sprintf("az k8s-extension create --name azure-aks-backup --extension-type %s --scope cluster --cluster-type managedClusters --cluster-name %s --resource-group %s --release-train stable --configuration-settings blobContainer=<CONTAINER> storageAccount=<ACCOUNT> storageAccountResourceGroup=<RG> storageAccountSubscriptionId=%s",
 					BackupExtensionType, id.Name, id.ResourceGroup, id.SubscriptionID))
 		}
@@ -67,7 +68,7 @@ func Analyze(f *Facts, in Input) []findings.Finding {
 	}
 	extCmd := fmt.Sprintf("az k8s-extension show --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s", shellquote.Quote(ext.Name), shellquote.Quote(id.Name), shellquote.Quote(id.ResourceGroup))
 	if !strings.EqualFold(ext.ProvisioningState, "Succeeded") {
-		add(ExtensionNotSucceeded, ext.ID, fmt.Sprintf("extension %s is in provisioning state %q", ext.Name, ext.ProvisioningState),
+		add(catalog.ExtensionNotSucceeded, ext.ID, fmt.Sprintf("extension %s is in provisioning state %q", ext.Name, ext.ProvisioningState),
 			extCmd+" --query provisioningState", "kubectl get pods -n dataprotection-microsoft",
 			fmt.Sprintf("az k8s-extension update --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s", shellquote.Quote(ext.Name), shellquote.Quote(id.Name), shellquote.Quote(id.ResourceGroup)))
 	}
@@ -78,22 +79,22 @@ func Analyze(f *Facts, in Input) []findings.Finding {
 		}
 	}
 	if len(missingSettings) > 0 {
-		add(ExtensionConfigIncomplete, ext.ID, "missing configuration settings: "+strings.Join(sorted(missingSettings), ", "),
+		add(catalog.ExtensionConfigIncomplete, ext.ID, "missing configuration settings: "+strings.Join(sorted(missingSettings), ", "),
 			fmt.Sprintf("az k8s-extension update --name %s --cluster-type managedClusters --cluster-name %s --resource-group %s --configuration-settings blobContainer=<CONTAINER> storageAccount=<ACCOUNT> storageAccountResourceGroup=<RG> storageAccountSubscriptionId=<SUB>", shellquote.Quote(ext.Name), shellquote.Quote(id.Name), shellquote.Quote(id.ResourceGroup)))
 	}
 
 	switch {
 	case ext.IdentityPrincipalID == "":
-		add(ExtensionIdentityMissing, ext.ID, "the extension reports no aksAssignedIdentity", extCmd+" --query aksAssignedIdentity")
+		add(catalog.ExtensionIdentityMissing, ext.ID, "the extension reports no aksAssignedIdentity", extCmd+" --query aksAssignedIdentity")
 	case f.Identity == nil:
-		add(ExtensionIdentityNotFound, ext.ID, fmt.Sprintf("no user-assigned identity with principal ID %s in subscription %s", ext.IdentityPrincipalID, id.SubscriptionID),
+		add(catalog.ExtensionIdentityNotFound, ext.ID, fmt.Sprintf("no user-assigned identity with principal ID %s in subscription %s", ext.IdentityPrincipalID, id.SubscriptionID),
 			fmt.Sprintf("az identity list --subscription %s --query \"[?principalId=='%s']\"", id.SubscriptionID, ext.IdentityPrincipalID))
 	default:
 		fs = append(fs, credentialFindings(f, in)...)
 		for _, pair := range in.Profile.Pairs {
 			got := in.AnnotatedClientIDs[pair.ServiceAccount]
 			if got != "" && !strings.EqualFold(got, f.Identity.ClientID) {
-				add(ClientIDWrongIdentity, "serviceaccount/"+pair.ServiceAccount,
+				add(catalog.WIClientIDWrongIdentity, "serviceaccount/"+pair.ServiceAccount,
 					fmt.Sprintf("annotated client ID %s, but the extension identity %s has client ID %s", got, f.Identity.Name, f.Identity.ClientID),
 					"kubectl aksbackup identity configure --overwrite --yes"+in.Profile.SelectorFlags())
 			}
@@ -139,12 +140,12 @@ func credentialFindings(f *Facts, in Input) []findings.Finding {
 		switch {
 		case exact:
 		case close != nil:
-			f := FederatedCredentialMismatch.New(object+"/"+close.Name,
+			f := catalog.FederatedCredentialMismatch.New(object+"/"+close.Name,
 				fmt.Sprintf("credential %s for %s differs: %s", close.Name, pair.ServiceAccount, strings.Join(diff, "; ")), configure, create)
 			f.Component = pair.Deployment
 			fs = append(fs, f)
 		default:
-			f := FederatedCredentialMissing.New(object, fmt.Sprintf("identity %s has no federated credential for issuer %s and subject %s", idRef.Name, issuer, want.Subject), configure, create)
+			f := catalog.FederatedCredentialMissing.New(object, fmt.Sprintf("identity %s has no federated credential for issuer %s and subject %s", idRef.Name, issuer, want.Subject), configure, create)
 			f.Component = pair.Deployment
 			fs = append(fs, f)
 		}
@@ -202,30 +203,30 @@ func storageFindings(f *Facts) []findings.Finding {
 	}
 	s := f.Settings
 	if f.Account == nil {
-		add(StorageAccountNotFound, f.AccountID, "storage account "+s.Account+" not found in resource group "+s.ResourceGroup,
+		add(catalog.StorageAccountNotFound, f.AccountID, "storage account "+s.Account+" not found in resource group "+s.ResourceGroup,
 			fmt.Sprintf("az storage account show --name %s --resource-group %s", shellquote.Quote(s.Account), shellquote.Quote(s.ResourceGroup)))
 		return fs
 	}
 	a := f.Account
 	if f.ContainerExists != nil && !*f.ContainerExists {
-		add(ContainerNotFound, f.AccountID+"/blobServices/default/containers/"+s.Container, "container "+s.Container+" does not exist in "+s.Account,
+		add(catalog.ContainerNotFound, f.AccountID+"/blobServices/default/containers/"+s.Container, "container "+s.Container+" does not exist in "+s.Account,
 			fmt.Sprintf("az storage container create --name %s --account-name %s --auth-mode login", shellquote.Quote(s.Container), shellquote.Quote(s.Account)))
 	}
 	if a.AllowSharedKeyAccess != nil && !*a.AllowSharedKeyAccess && !strings.EqualFold(s.UseAAD, "true") {
-		add(SharedKeyDisabled, f.AccountID, "allowSharedKeyAccess is false and the extension's useAAD is "+quoteOr(s.UseAAD, "unset"),
+		add(catalog.SharedKeyDisabled, f.AccountID, "allowSharedKeyAccess is false and the extension's useAAD is "+quoteOr(s.UseAAD, "unset"),
 			"az k8s-extension update ... --configuration-settings useAAD=true storageAccountURI="+shellquote.Quote("https://"+s.Account+".blob.core.windows.net/"),
 			"or: az storage account update --name "+shellquote.Quote(s.Account)+" --resource-group "+shellquote.Quote(s.ResourceGroup)+" --allow-shared-key-access true")
 	}
 	switch {
 	case strings.EqualFold(a.PublicNetworkAccess, "Disabled"):
-		add(StorageNetworkBlocked, f.AccountID, "publicNetworkAccess is Disabled; only private endpoints reach the account",
+		add(catalog.StorageNetworkBlocked, f.AccountID, "publicNetworkAccess is Disabled; only private endpoints reach the account",
 			"create a private endpoint for blob in the cluster's virtual network, or: az storage account update --name "+shellquote.Quote(s.Account)+" --resource-group "+shellquote.Quote(s.ResourceGroup)+" --public-network-access Enabled")
 	case strings.EqualFold(a.DefaultAction, "Deny") && len(a.IPRules) == 0 && len(a.VirtualNetworkRules) == 0:
-		add(StorageNetworkBlocked, f.AccountID, "networkAcls.defaultAction is Deny and no IP or virtual-network rule admits the cluster",
+		add(catalog.StorageNetworkBlocked, f.AccountID, "networkAcls.defaultAction is Deny and no IP or virtual-network rule admits the cluster",
 			"az storage account network-rule add --account-name "+shellquote.Quote(s.Account)+" --resource-group "+shellquote.Quote(s.ResourceGroup)+" --subnet <CLUSTER_SUBNET_ID>",
 			"or: az storage account network-rule add --account-name "+shellquote.Quote(s.Account)+" --resource-group "+shellquote.Quote(s.ResourceGroup)+" --ip-address <CLUSTER_EGRESS_IP>")
 	case strings.EqualFold(a.DefaultAction, "Deny"):
-		add(StorageNetworkRestricted, f.AccountID, fmt.Sprintf("networkAcls.defaultAction is Deny; allowed: %s", strings.Join(append(append([]string{}, a.IPRules...), a.VirtualNetworkRules...), ", ")),
+		add(catalog.StorageNetworkRestricted, f.AccountID, fmt.Sprintf("networkAcls.defaultAction is Deny; allowed: %s", strings.Join(append(append([]string{}, a.IPRules...), a.VirtualNetworkRules...), ", ")),
 			"check that the cluster's egress IP or node subnet is listed: az storage account network-rule list --account-name "+shellquote.Quote(s.Account))
 	}
 	if f.Identity != nil {
@@ -263,12 +264,12 @@ func roleFindings(f *Facts) []findings.Finding {
 		if notes := append(elsewhere, noData...); len(notes) > 0 {
 			msg += "; found: " + strings.Join(notes, "; ")
 		}
-		fs = append(fs, BlobDataRoleMissing.New(f.AccountID, msg,
+		fs = append(fs, catalog.BlobDataRoleMissing.New(f.AccountID, msg,
 			"kubectl aksbackup identity configure --yes",
 			fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role \"Storage Blob Data Contributor\" --scope %s", principal, f.AccountID)))
 	}
 	if !contributor {
-		fs = append(fs, StorageAccountContributorMissing.New(f.AccountID, "Storage Account Contributor is not assigned to "+f.Identity.Name+" on the storage account",
+		fs = append(fs, catalog.StorageAccountContributorMissing.New(f.AccountID, "Storage Account Contributor is not assigned to "+f.Identity.Name+" on the storage account",
 			fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role \"Storage Account Contributor\" --scope %s", principal, f.AccountID)))
 	}
 	return fs
@@ -318,7 +319,7 @@ func actionMatches(pattern, action string) bool {
 }
 
 func unreadableFinding(err error) findings.Finding {
-	return AzureReadFailed.New("", err.Error(),
+	return catalog.AzureReadFailed.New("", err.Error(),
 		"grant the missing read permission (Reader on the cluster, its node resource group and the storage account), or rerun with --azure-credential naming an identity that has it")
 }
 

@@ -41,8 +41,9 @@ func TestAnalyzeFaults(t *testing.T) {
 		count   int
 		also    map[string]int
 	}{
-		{name: "unwired: credentials and role missing", setup: func(c *azurefake.Client) {}, want: "blob-data-role-missing",
-			also: map[string]int{"federated-credential-missing": 3, "storage-account-contributor-missing": 1}},
+		// The token exchange fails before storage is reached, so the missing credentials lead.
+		{name: "unwired: credentials and role missing", setup: func(c *azurefake.Client) {}, want: "federated-credential-missing", count: 3,
+			also: map[string]int{"blob-data-role-missing": 1, "storage-account-contributor-missing": 1}},
 		{name: "issuer without trailing slash", setup: func(c *azurefake.Client) {
 			c.Wire(p.Namespace, serviceAccounts(p)...)
 			c.Credentials[key][0].Issuer = strings.TrimSuffix(azurefake.Issuer, "/")

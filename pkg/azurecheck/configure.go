@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -49,7 +50,7 @@ type AzurePlan struct {
 func PlanConfigure(client azure.Client, f *Facts, p profile.Profile, skip map[string]bool) (*AzurePlan, error) {
 	var problems []string
 	for _, fd := range Analyze(f, Input{Profile: p}) {
-		if blocking[fd.ID] || fd.ID == AzureReadFailed.ID {
+		if blocking[fd.ID] || fd.ID == catalog.AzureReadFailed.ID {
 			problems = append(problems, describe(fd))
 		}
 	}

@@ -1,25 +1,10 @@
 package azurecheck
 
-// Summary is the Azure section of `identity status -o json`.
-type Summary struct {
-	ClusterID               string `json:"clusterId"`
-	OIDCIssuerURL           string `json:"oidcIssuerURL,omitempty"`
-	APIServerIssuer         string `json:"apiServerIssuer,omitempty"`
-	WorkloadIdentityEnabled bool   `json:"workloadIdentityEnabled"`
-	Extension               string `json:"extension,omitempty"`
-	ExtensionState          string `json:"extensionProvisioningState,omitempty"`
-	IdentityID              string `json:"identityId,omitempty"`
-	IdentityClientID        string `json:"identityClientId,omitempty"`
-	IdentityPrincipalID     string `json:"identityPrincipalId,omitempty"`
-	FederatedCredentials    int    `json:"federatedCredentials"`
-	StorageAccountID        string `json:"storageAccountId,omitempty"`
-	Container               string `json:"container,omitempty"`
-	BlobWriteGranted        bool   `json:"blobWriteGranted"`
-}
+import "github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
 
-// Summarize condenses the facts for output.
-func Summarize(f *Facts) *Summary {
-	s := &Summary{ClusterID: f.ClusterID.String(), APIServerIssuer: f.APIServerIssuer, StorageAccountID: f.AccountID, Container: f.Settings.Container,
+// Summarize condenses the facts into the Azure section of `identity status`.
+func Summarize(f *Facts) *identity.AzureSummary {
+	s := &identity.AzureSummary{ClusterID: f.ClusterID.String(), APIServerIssuer: f.APIServerIssuer, StorageAccountID: f.AccountID, Container: f.Settings.Container,
 		FederatedCredentials: len(f.Credentials)}
 	if f.Cluster != nil {
 		s.OIDCIssuerURL, s.WorkloadIdentityEnabled = f.Cluster.OIDCIssuerURL, f.Cluster.WorkloadIdentityEnabled

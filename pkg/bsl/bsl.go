@@ -6,6 +6,7 @@ package bsl
 import (
 	"context"
 	"fmt"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"sort"
 	"strings"
 	"time"
@@ -36,21 +37,6 @@ const (
 
 // AzureConfigKeys are the config keys velero-plugin-for-microsoft-azure reads for object storage.
 var AzureConfigKeys = []string{"storageAccount", "resourceGroup", "subscriptionId", "useAAD", "storageAccountURI", "storageAccountKeyEnvVar", "activeDirectoryAuthorityURI", "credentialsFile", "blockSizeInBytes"}
-
-var (
-	Missing = findings.Define(findings.Definition{ID: "bsl-missing", Severity: findings.SeverityError,
-		Title: "No BackupStorageLocation", Explanation: "Velero needs at least one BackupStorageLocation; the AKS Backup extension creates it from its storage settings."})
-	NotValidated = findings.Define(findings.Definition{ID: "bsl-not-validated", Severity: findings.SeverityWarning,
-		Title: "BackupStorageLocation not validated yet", Explanation: "The location has no phase: Velero is not running, or has not reached it yet."})
-	ValidationStale = findings.Define(findings.Definition{ID: "bsl-validation-stale", Severity: findings.SeverityWarning,
-		Title: "BackupStorageLocation validation is stale", Explanation: "Velero validates every validationFrequency; a much older last validation means Velero is not running or cannot update the object, so the phase may be out of date."})
-	SyncStale = findings.Define(findings.Definition{ID: "bsl-sync-stale", Severity: findings.SeverityWarning,
-		Title: "Backups have not been synced from the location recently", Explanation: "Velero syncs backup metadata from the bucket every backupSyncPeriod; an old lastSyncedTime means the sync is failing."})
-	ConfigMissingKey = findings.Define(findings.Definition{ID: "bsl-azure-config-missing", Severity: findings.SeverityError,
-		Title: "Azure BSL config lacks a required key", Explanation: "velero-plugin-for-microsoft-azure needs storageAccount; resourceGroup and subscriptionId let it read the account's endpoint."})
-	NotAAD = findings.Define(findings.Definition{ID: "bsl-not-using-aad", Severity: findings.SeverityWarning,
-		Title: "BSL does not use Entra ID for blob access", Explanation: "Without useAAD=true the plugin tries storage account keys; with workload identity set useAAD=true so it uses the pod's token."})
-)
 
 // Location is one BSL as `bsl` reports it (JSON contract documented in the README).
 type Location struct {
@@ -154,7 +140,7 @@ func Analyze(namespace string, locs []velerov1.BackupStorageLocation, now time.T
 		r.Locations = append(r.Locations, l)
 	}
 	if len(locs) == 0 {
-		r.Findings = []findings.Finding{Missing.New("namespace/"+namespace, fmt.Sprintf("No BackupStorageLocation in namespace %s.", namespace),
+		r.Findings = []findings.Finding{catalog.BSLMissing.New("namespace/"+namespace, fmt.Sprintf("No BackupStorageLocation in namespace %s.", namespace),
 			"kubectl get backupstoragelocations -A   # is the product installed in another namespace? use -n",
 			"kubectl aksbackup identity status -n "+namespace)}
 		all = append(all, r.Findings...)
@@ -195,7 +181,7 @@ func inspect(b velerov1.BackupStorageLocation, now time.Time) Location {
 		// Velero re-enqueues every 10 s and validates when the frequency has passed: allow two periods.
 		if freq > 0 && now.Sub(v) > 2*freq+30*time.Second {
 			l.ValidationStale = true
-			add(ValidationStale.New(object, fmt.Sprintf("Last validated %s ago; Velero validates every %s.", age(now.Sub(v)), freq),
+			add(catalog.BSLValidationStale.New(object, fmt.Sprintf("Last validated %s ago; Velero validates every %s.", age(now.Sub(v)), freq),
 				fmt.Sprintf("kubectl get pods -n %s   # is Velero running?", b.Namespace),
 				fmt.Sprintf("kubectl aksbackup triage -n %s", b.Namespace)))
 		}
@@ -205,17 +191,17 @@ func inspect(b velerov1.BackupStorageLocation, now time.Time) Location {
 		l.LastSyncedTime = &v
 		if syncPeriod > 0 && l.Available() && now.Sub(v) > 2*syncPeriod+30*time.Second {
 			l.SyncStale = true
-			add(SyncStale.New(object, fmt.Sprintf("Last synced %s ago; the sync period is %s.", age(now.Sub(v)), syncPeriod),
+			add(catalog.BSLSyncStale.New(object, fmt.Sprintf("Last synced %s ago; the sync period is %s.", age(now.Sub(v)), syncPeriod),
 				fmt.Sprintf("kubectl aksbackup triage -n %s", b.Namespace)))
 		}
 	}
 	if strings.EqualFold(b.Spec.Provider, "azure") || strings.HasSuffix(b.Spec.Provider, "/azure") {
 		if b.Spec.Config["storageAccount"] == "" {
-			add(ConfigMissingKey.New(object, "config.storageAccount is not set.",
+			add(catalog.BSLAzureConfigMissing.New(object, "config.storageAccount is not set.",
 				fmt.Sprintf(`kubectl patch bsl -n %s %s --type merge -p '{"spec":{"config":{"storageAccount":"<account>"}}}'`, b.Namespace, b.Name)))
 		}
 		if !strings.EqualFold(b.Spec.Config["useAAD"], "true") && b.Spec.Config["storageAccountKeyEnvVar"] == "" {
-			add(NotAAD.New(object, fmt.Sprintf("config.useAAD is %q.", b.Spec.Config["useAAD"]),
+			add(catalog.BSLNotUsingAAD.New(object, fmt.Sprintf("config.useAAD is %q.", b.Spec.Config["useAAD"]),
 				fmt.Sprintf(`kubectl patch bsl -n %s %s --type merge -p '{"spec":{"config":{"useAAD":"true"}}}'`, b.Namespace, b.Name)))
 		}
 	}
@@ -229,29 +215,16 @@ func inspect(b velerov1.BackupStorageLocation, now time.Time) Location {
 		hasSymptom := false
 		for _, f := range rep.Findings {
 			f.Evidence = nil // the message is shown once, above
-			hasSymptom = hasSymptom || f.ID == triage.BSLUnavailable.ID
+			hasSymptom = hasSymptom || f.ID == catalog.BSLUnavailable.ID
 			add(f)
 		}
 		if !hasSymptom {
-			f := triage.BSLUnavailable.New(object, "", fmt.Sprintf("kubectl aksbackup triage -n %s", b.Namespace))
-			for _, c := range l.Findings {
-				if c.Severity == findings.SeverityError {
-					f.CausedBy = append(f.CausedBy, c.ID)
-				}
-			}
-			add(f)
+			add(catalog.BSLUnavailable.New(object, "", fmt.Sprintf("kubectl aksbackup triage -n %s", b.Namespace)))
 		}
 	case "":
-		add(NotValidated.New(object, "Velero has not set a phase yet.", fmt.Sprintf("kubectl aksbackup triage -n %s", b.Namespace)))
+		add(catalog.BSLNotValidated.New(object, "Velero has not set a phase yet.", fmt.Sprintf("kubectl aksbackup triage -n %s", b.Namespace)))
 	}
-	// Errors first, the Unavailable symptom after its causes.
-	weight := func(f findings.Finding) int {
-		if f.ID == triage.BSLUnavailable.ID {
-			return 3
-		}
-		return map[findings.Severity]int{findings.SeverityError: 0, findings.SeverityWarning: 1, findings.SeverityInfo: 2}[f.Severity]
-	}
-	sort.SliceStable(l.Findings, func(i, j int) bool { return weight(l.Findings[i]) < weight(l.Findings[j]) })
+	l.Findings = findings.Rank(l.Findings)
 	return l
 }
 

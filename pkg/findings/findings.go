@@ -6,7 +6,9 @@ package findings
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -31,11 +33,38 @@ func (s Severity) weight() int {
 	}
 }
 
-// Definition is a catalog entry: what an ID means, independent of where it was found.
+// Layer says where in the chain a backup write crosses a finding sits. A failure in a lower layer
+// makes every higher layer fail too (an uninjected pod never reaches Entra; a token Entra refuses never
+// reaches the storage account), so among unrelated root causes the lowest layer is the one to fix first.
+type Layer int
+
+const (
+	LayerPlatform   Layer = iota // the cluster, its nodes and network, the installed components
+	LayerCredential              // where the pod's Azure credential comes from: wiring and injection
+	LayerEntra                   // exchanging that credential for a token: federation, tenant, app
+	LayerConfig                  // the settings that name the storage: BSL, extension, vault
+	LayerStorage                 // the storage account: roles, container, network rules
+	LayerSymptom                 // an outcome that the other layers explain (a BSL turned Unavailable)
+)
+
+var layerNames = [...]string{"platform", "credential", "entra", "config", "storage", "symptom"}
+
+func (l Layer) String() string {
+	if l >= 0 && int(l) < len(layerNames) {
+		return layerNames[l]
+	}
+	return fmt.Sprintf("layer(%d)", int(l))
+}
+
+// MarshalText makes layers read as their names in JSON and YAML.
+func (l Layer) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// Definition is a catalog entry (see internal/catalog): what an ID means, independent of where it was found.
 type Definition struct {
 	// ID is stable across releases; scripts and runbooks key on it.
 	ID       string
 	Severity Severity
+	Layer    Layer
 	Title    string
 	// Explanation says why this breaks backups, in a sentence or two.
 	Explanation string
@@ -125,9 +154,16 @@ func (d *Definition) New(object, message string, remediation ...string) Finding 
 	}
 }
 
-// Rank orders findings so that root causes come first: a finding explained by another one in the list
-// gets that ID in CausedBy and moves after it. Within a rank, errors precede warnings precede infos,
-// then by ID and object, so output is stable.
+// Rank is the one ordering of findings that every command uses, so that they all name the same root
+// cause for the same facts. It puts:
+//  1. a finding after the present findings that explain it (its definition's ExplainedBy, followed
+//     transitively), and symptom-layer findings after everything else;
+//  2. errors before warnings before infos;
+//  3. lower layers before higher ones (see Layer);
+//  4. the earlier first-seen before the later, then by ID and object, so output is stable.
+//
+// It also sets CausedBy: the present findings that explain each one. A symptom is explained by every
+// error outside the symptom layer that concerns the same component and location.
 func Rank(fs []Finding) []Finding {
 	present := map[string]bool{}
 	inComponent := map[[2]string]bool{}
@@ -151,9 +187,7 @@ func Rank(fs []Finding) []Finding {
 		best := 0
 		for _, cause := range def.ExplainedBy {
 			if present[cause] {
-				if d := depthOf(cause, seen) + 1; d > best {
-					best = d
-				}
+				best = max(best, depthOf(cause, seen)+1)
 			}
 		}
 		depth[id] = best
@@ -161,6 +195,10 @@ func Rank(fs []Finding) []Finding {
 	}
 	for i := range out {
 		out[i].CausedBy = nil
+		if layerOf(out[i].ID) == LayerSymptom {
+			out[i].CausedBy = symptomCauses(out[i], fs)
+			continue
+		}
 		if def, ok := Lookup(out[i].ID); ok {
 			for _, cause := range def.ExplainedBy {
 				if inComponent[[2]string{out[i].Component, cause}] || inComponent[[2]string{"", cause}] {
@@ -171,18 +209,95 @@ func Rank(fs []Finding) []Finding {
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
+		la, lb := layerOf(a.ID), layerOf(b.ID)
+		if sa, sb := la == LayerSymptom, lb == LayerSymptom; sa != sb {
+			return sb
+		}
 		if da, db := depthOf(a.ID, map[string]bool{}), depthOf(b.ID, map[string]bool{}); da != db {
 			return da < db
 		}
 		if wa, wb := a.Severity.weight(), b.Severity.weight(); wa != wb {
 			return wa < wb
 		}
+		if la != lb {
+			return la < lb
+		}
+		if c := compareFirstSeen(a.FirstSeen, b.FirstSeen); c != 0 {
+			return c < 0
+		}
 		if a.ID != b.ID {
 			return a.ID < b.ID
 		}
 		return a.Object < b.Object
 	})
+	// Name the causes in the order they are listed.
+	rank := map[string]int{}
+	for i := len(out) - 1; i >= 0; i-- {
+		rank[out[i].ID] = i
+	}
+	for i := range out {
+		slices.SortStableFunc(out[i].CausedBy, func(a, b string) int { return rank[a] - rank[b] })
+	}
 	return out
+}
+
+func layerOf(id string) Layer {
+	if def, ok := Lookup(id); ok {
+		return def.Layer
+	}
+	return LayerPlatform
+}
+
+// symptomCauses lists, once each and in order, the errors of other layers that concern the
+// symptom's component (or no component) and share a location with it (or name none).
+func symptomCauses(symptom Finding, fs []Finding) []string {
+	var causes []string
+	for _, f := range fs {
+		if f.Severity != SeverityError || layerOf(f.ID) == LayerSymptom || slices.Contains(causes, f.ID) {
+			continue
+		}
+		if f.Component != "" && symptom.Component != "" && f.Component != symptom.Component {
+			continue
+		}
+		if !sharesLocation(f, symptom) {
+			continue
+		}
+		causes = append(causes, f.ID)
+	}
+	return causes
+}
+
+// sharesLocation: both name the same BackupStorageLocation ("bsl/[ns/]name" in Affected), or either
+// names none.
+func sharesLocation(a, b Finding) bool {
+	la, lb := locations(a), locations(b)
+	if len(la) == 0 || len(lb) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(la, func(name string) bool { return slices.Contains(lb, name) })
+}
+
+func locations(f Finding) []string {
+	var names []string
+	for _, a := range f.Affected {
+		if rest, ok := strings.CutPrefix(a, "bsl/"); ok {
+			names = append(names, rest[strings.LastIndexByte(rest, '/')+1:])
+		}
+	}
+	return names
+}
+
+// compareFirstSeen orders dated findings by date and before undated ones.
+func compareFirstSeen(a, b *time.Time) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return a.Compare(*b)
 }
 
 // Summary counts findings by severity.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 var (
@@ -11,7 +12,19 @@ var (
 	middle    = Define(Definition{ID: "test-middle", Severity: SeverityError, Title: "middle", ExplainedBy: []string{"test-root"}})
 	symptom   = Define(Definition{ID: "test-symptom", Severity: SeverityError, Title: "symptom", ExplainedBy: []string{"test-middle", "test-root"}})
 	loner     = Define(Definition{ID: "test-loner", Severity: SeverityInfo, Title: "loner"})
+
+	platformErr = Define(Definition{ID: "test-platform", Severity: SeverityError, Layer: LayerPlatform, Title: "platform"})
+	storageErr  = Define(Definition{ID: "test-storage", Severity: SeverityError, Layer: LayerStorage, Title: "storage"})
+	storageErr2 = Define(Definition{ID: "test-storage2", Severity: SeverityError, Layer: LayerStorage, Title: "storage 2"})
+	entraErr    = Define(Definition{ID: "test-entra", Severity: SeverityError, Layer: LayerEntra, Title: "entra"})
+	outcome     = Define(Definition{ID: "test-outcome", Severity: SeverityError, Layer: LayerSymptom, Title: "outcome"})
 )
+
+func at(f Finding, sec int, affected ...string) Finding {
+	t := time.Unix(int64(sec), 0).UTC()
+	f.FirstSeen, f.Affected = &t, affected
+	return f
+}
 
 func TestRank(t *testing.T) {
 	tests := []struct {
@@ -25,7 +38,7 @@ func TestRank(t *testing.T) {
 			name:      "root cause first even when less severe",
 			in:        []Finding{symptom.New("o", ""), loner.New("o", ""), rootCause.New("o", ""), middle.New("o", "")},
 			wantOrder: []string{"test-root", "test-loner", "test-middle", "test-symptom"},
-			wantCause: map[string]string{"test-symptom@": "test-middle,test-root", "test-middle@": "test-root"},
+			wantCause: map[string]string{"test-symptom@": "test-root,test-middle", "test-middle@": "test-root"},
 		},
 		{
 			name:      "without the cause, a symptom stands alone",
@@ -42,6 +55,38 @@ func TestRank(t *testing.T) {
 			},
 			wantOrder: []string{"test-root", "test-symptom", "test-symptom"},
 			wantCause: map[string]string{"test-symptom@a": "test-root", "test-symptom@b": ""},
+		},
+		{
+			name:      "lower layer first among unrelated errors, whatever the ID or the order found",
+			in:        []Finding{storageErr.New("o", ""), entraErr.New("o", ""), platformErr.New("o", "")},
+			wantOrder: []string{"test-platform", "test-entra", "test-storage"},
+		},
+		{
+			name:      "severity before layer: a resolved (warning) platform finding follows a live storage error",
+			in:        []Finding{withSeverity(platformErr.New("o", ""), SeverityWarning), storageErr.New("o", "")},
+			wantOrder: []string{"test-storage", "test-platform"},
+		},
+		{
+			name:      "same layer and severity: the earlier first seen leads",
+			in:        []Finding{at(storageErr.New("o", ""), 20), storageErr2.New("o", ""), at(storageErr2.New("p", ""), 10)},
+			wantOrder: []string{"test-storage2", "test-storage", "test-storage2"},
+		},
+		{
+			name: "a symptom comes last, explained by the errors of its own location",
+			in: []Finding{
+				at(outcome.New("o", ""), 1, "bsl/ns/a"),
+				at(storageErr.New("o", ""), 5, "bsl/a"),
+				at(entraErr.New("o", ""), 2, "bsl/b"),
+				at(withSeverity(platformErr.New("o", ""), SeverityWarning), 3),
+			},
+			wantOrder: []string{"test-entra", "test-storage", "test-platform", "test-outcome"},
+			wantCause: map[string]string{"test-outcome@": "test-storage"},
+		},
+		{
+			name:      "a cause that names no location explains every symptom",
+			in:        []Finding{at(outcome.New("o", ""), 1, "bsl/a"), platformErr.New("o", "")},
+			wantOrder: []string{"test-platform", "test-outcome"},
+			wantCause: map[string]string{"test-outcome@": "test-platform"},
 		},
 	}
 	for _, tc := range tests {
@@ -62,6 +107,19 @@ func TestRank(t *testing.T) {
 }
 
 func withComponent(f Finding, c string) Finding { f.Component = c; return f }
+
+func withSeverity(f Finding, s Severity) Finding { f.Severity = s; return f }
+
+func TestLayerNames(t *testing.T) {
+	for l := LayerPlatform; l <= LayerSymptom; l++ {
+		if strings.HasPrefix(l.String(), "layer(") {
+			t.Errorf("layer %d has no name", l)
+		}
+	}
+	if b, _ := LayerEntra.MarshalText(); string(b) != "entra" {
+		t.Errorf("LayerEntra marshals as %q", b)
+	}
+}
 
 func TestDefineRejectsDuplicates(t *testing.T) {
 	defer func() {

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"sort"
 	"strings"
 
@@ -10,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
@@ -27,9 +27,27 @@ type Status struct {
 	Namespace  string      `json:"namespace"`
 	Components []Component `json:"components"`
 	// Azure is present when the Azure checks ran.
-	Azure    *azurecheck.Summary `json:"azure,omitempty"`
-	Findings []findings.Finding  `json:"findings"`
-	Summary  findings.Summary    `json:"summary"`
+	Azure    *AzureSummary      `json:"azure,omitempty"`
+	Findings []findings.Finding `json:"findings"`
+	Summary  findings.Summary   `json:"summary"`
+}
+
+// AzureSummary is the Azure section of `identity status -o json`: plain facts, filled by the Azure
+// checks (azurecheck.Summarize), so that this package never links the Azure SDK.
+type AzureSummary struct {
+	ClusterID               string `json:"clusterId"`
+	OIDCIssuerURL           string `json:"oidcIssuerURL,omitempty"`
+	APIServerIssuer         string `json:"apiServerIssuer,omitempty"`
+	WorkloadIdentityEnabled bool   `json:"workloadIdentityEnabled"`
+	Extension               string `json:"extension,omitempty"`
+	ExtensionState          string `json:"extensionProvisioningState,omitempty"`
+	IdentityID              string `json:"identityId,omitempty"`
+	IdentityClientID        string `json:"identityClientId,omitempty"`
+	IdentityPrincipalID     string `json:"identityPrincipalId,omitempty"`
+	FederatedCredentials    int    `json:"federatedCredentials"`
+	StorageAccountID        string `json:"storageAccountId,omitempty"`
+	Container               string `json:"container,omitempty"`
+	BlobWriteGranted        bool   `json:"blobWriteGranted"`
 }
 
 // AddFindings merges findings from other checks (Azure) and ranks everything together, so a root
@@ -100,7 +118,7 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 
 		sa := snap.ServiceAccounts[pair.ServiceAccount]
 		if sa == nil {
-			add(ServiceAccountMissing, saRef, fmt.Sprintf("service account %s not found in namespace %s", pair.ServiceAccount, p.Namespace),
+			add(catalog.ServiceAccountMissing, saRef, fmt.Sprintf("service account %s not found in namespace %s", pair.ServiceAccount, p.Namespace),
 				fmt.Sprintf("kubectl create serviceaccount -n %s %s", p.Namespace, pair.ServiceAccount))
 		} else {
 			c.ServiceAccountExists = true
@@ -111,24 +129,24 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 			}
 			switch {
 			case c.ClientID == "":
-				add(ClientIDMissing, saRef, fmt.Sprintf("service account %s has no %s annotation", pair.ServiceAccount, AnnotationClientID),
+				add(catalog.WIClientIDMissing, saRef, fmt.Sprintf("service account %s has no %s annotation", pair.ServiceAccount, AnnotationClientID),
 					fixCmd+" --client-id "+clientIDArg,
 					fmt.Sprintf("kubectl annotate serviceaccount -n %s %s %s=%s", p.Namespace, pair.ServiceAccount, AnnotationClientID, clientIDArg))
 			case !IsGUID(c.ClientID):
-				add(ClientIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationClientID, c.ClientID),
+				add(catalog.WIClientIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationClientID, c.ClientID),
 					fixCmd+" --overwrite --client-id "+clientIDArg)
 			default:
 				clientIDs[c.ClientID] = append(clientIDs[c.ClientID], pair.ServiceAccount)
 			}
 			if c.TenantID != "" && !IsGUID(c.TenantID) {
-				add(TenantIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationTenantID, c.TenantID),
+				add(catalog.WITenantIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationTenantID, c.TenantID),
 					fmt.Sprintf("kubectl annotate serviceaccount -n %s %s %s=<TENANT_ID> --overwrite", p.Namespace, pair.ServiceAccount, AnnotationTenantID))
 			}
 		}
 
 		d := snap.Deployments[pair.Deployment]
 		if d == nil {
-			add(DeploymentMissing, deployRef, fmt.Sprintf("deployment %s not found in namespace %s", pair.Deployment, p.Namespace),
+			add(catalog.DeploymentMissing, deployRef, fmt.Sprintf("deployment %s not found in namespace %s", pair.Deployment, p.Namespace),
 				"check the namespace (-n) and profile (--profile); for AKS Backup: az k8s-extension show --name azure-aks-backup --cluster-type managedClusters ...")
 			st.Components = append(st.Components, c)
 			continue
@@ -144,33 +162,33 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 			c.PodServiceAccountName = "default"
 		}
 		if c.PodServiceAccountName != pair.ServiceAccount {
-			add(DeploymentServiceAccountMismatch, deployRef,
+			add(catalog.DeploymentServiceAccountMismatch, deployRef,
 				fmt.Sprintf("pods of %s run as service account %s, not %s", pair.Deployment, c.PodServiceAccountName, pair.ServiceAccount),
 				fmt.Sprintf("annotate serviceaccount %s instead, or fix the profile with --service-account %s --deployment %s", c.PodServiceAccountName, c.PodServiceAccountName, pair.Deployment))
 		}
 		c.PodTemplateLabel = template.Labels[LabelUse] == "true"
 		if !c.PodTemplateLabel {
-			add(LabelMissing, deployRef, labelMissingMessage(d, sa), fixCmd+" --client-id "+clientIDArg,
+			add(catalog.WILabelMissing, deployRef, labelMissingMessage(d, sa), fixCmd+" --client-id "+clientIDArg,
 				fmt.Sprintf(`kubectl patch deployment -n %s %s --type=merge -p '{"spec":{"template":{"metadata":{"labels":{"%s":"true"}}}}}'`, p.Namespace, pair.Deployment, LabelUse))
 		}
 		if pair.StorageContainer != "" && skippedContainers(template.Annotations)[pair.StorageContainer] {
-			add(ContainerSkipped, deployRef, fmt.Sprintf("the pod template annotation %s lists the %s container", AnnotationSkipContainers, pair.StorageContainer),
+			add(catalog.WIContainerSkipped, deployRef, fmt.Sprintf("the pod template annotation %s lists the %s container", AnnotationSkipContainers, pair.StorageContainer),
 				fmt.Sprintf("remove %s from the %s annotation of the pod template", pair.StorageContainer, AnnotationSkipContainers))
 		}
 
 		c.RolloutComplete, c.RolloutMessage = rolloutState(d)
 		if !c.RolloutComplete {
-			add(RolloutIncomplete, deployRef, c.RolloutMessage, fmt.Sprintf("kubectl rollout status deployment -n %s %s", p.Namespace, pair.Deployment))
+			add(catalog.RolloutIncomplete, deployRef, c.RolloutMessage, fmt.Sprintf("kubectl rollout status deployment -n %s %s", p.Namespace, pair.Deployment))
 		}
 
 		pods := podsOf(d, snap.Pods)
 		switch {
 		case len(pods) > 0:
 		case replicas(d) == 0:
-			add(ScaledDown, deployRef, fmt.Sprintf("deployment %s has 0 replicas", pair.Deployment),
+			add(catalog.DeploymentScaledDown, deployRef, fmt.Sprintf("deployment %s has 0 replicas", pair.Deployment),
 				fmt.Sprintf("kubectl scale deployment -n %s %s --replicas=1", p.Namespace, pair.Deployment))
 		default:
-			add(NoPods, deployRef, fmt.Sprintf("deployment %s has no running pods (replicas: %d)", pair.Deployment, replicas(d)),
+			add(catalog.DeploymentNoPods, deployRef, fmt.Sprintf("deployment %s has no running pods (replicas: %d)", pair.Deployment, replicas(d)),
 				fmt.Sprintf("kubectl describe deployment -n %s %s", p.Namespace, pair.Deployment))
 		}
 		var stale, untouched, lacking []string
@@ -199,16 +217,16 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 		}
 		restartCmd := fmt.Sprintf("kubectl aksbackup restart%s", p.SelectorFlags())
 		if len(stale) > 0 {
-			add(RestartNeeded, deployRef, fmt.Sprintf("%d pod(s) were created before the current wiring: %s", len(stale), strings.Join(stale, ", ")),
+			add(catalog.WIRestartNeeded, deployRef, fmt.Sprintf("%d pod(s) were created before the current wiring: %s", len(stale), strings.Join(stale, ", ")),
 				restartCmd, fmt.Sprintf("kubectl rollout restart deployment -n %s %s", p.Namespace, pair.Deployment))
 		}
 		if len(untouched) > 0 {
-			add(WebhookNotInjecting, deployRef, fmt.Sprintf("pods %s carry the %s label but the webhook added nothing", strings.Join(untouched, ", "), LabelUse),
+			add(catalog.WIWebhookNotInjecting, deployRef, fmt.Sprintf("pods %s carry the %s label but the webhook added nothing", strings.Join(untouched, ", "), LabelUse),
 				"az aks update --resource-group <RG> --name <CLUSTER> --enable-oidc-issuer --enable-workload-identity",
 				"kubectl get mutatingwebhookconfigurations | grep -i workload-identity", restartCmd)
 		}
 		if len(lacking) > 0 {
-			add(NotInjected, deployRef, fmt.Sprintf("%d of %d pod(s) lack the injection (%s): %s", len(lacking), len(pods), strings.Join(missingSample, ", "), strings.Join(lacking, ", ")),
+			add(catalog.WINotInjected, deployRef, fmt.Sprintf("%d of %d pod(s) lack the injection (%s): %s", len(lacking), len(pods), strings.Join(missingSample, ", "), strings.Join(lacking, ", ")),
 				fixCmd+" --client-id "+clientIDArg)
 		}
 		st.Components = append(st.Components, c)
@@ -220,11 +238,11 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 			parts = append(parts, fmt.Sprintf("%s on %s", id, strings.Join(sas, ", ")))
 		}
 		sort.Strings(parts)
-		fs = append(fs, ClientIDInconsistent.New("namespace/"+p.Namespace, "client IDs differ: "+strings.Join(parts, "; "),
+		fs = append(fs, catalog.WIClientIDInconsistent.New("namespace/"+p.Namespace, "client IDs differ: "+strings.Join(parts, "; "),
 			fixCmd+" --overwrite --client-id <CLIENT_ID>"))
 	}
 	if len(helmReleases) > 0 {
-		fs = append(fs, HelmManaged.New("namespace/"+p.Namespace, helmMessage(p, helmReleases), HelmSetFlags(p, knownClientIDOr(knownClientID))...))
+		fs = append(fs, catalog.HelmManaged.New("namespace/"+p.Namespace, helmMessage(p, helmReleases), HelmSetFlags(p, knownClientIDOr(knownClientID))...))
 	}
 	st.Findings = findings.Rank(fs)
 	if st.Findings == nil {

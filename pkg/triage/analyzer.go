@@ -11,8 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -572,16 +573,13 @@ type Report struct {
 	Findings  []findings.Finding `json:"findings"`
 }
 
-// Report ranks what was found: root causes first (lowest layer, errors before warnings), symptoms
-// last and linked to their causes; a cause whose location validated again later is marked resolved.
+// Report lists what was found, ranked by findings.Rank like every other command's findings: root
+// causes first, symptoms last and linked to their causes. A cause whose location validated again
+// later is marked resolved and counts as a warning.
 func (a *Analyzer) Report() Report {
-	type ranked struct {
-		f     findings.Finding
-		g     *group
-		layer Layer
-	}
-	var list []ranked
-	for _, g := range a.groups {
+	groups := slices.SortedFunc(maps.Values(a.groups), func(x, y *group) int { return x.firstSeq - y.firstSeq })
+	list := make([]findings.Finding, 0, len(groups))
+	for _, g := range groups {
 		f := findings.Finding{
 			ID:       g.sig.Def.ID,
 			Severity: g.sig.Def.Severity,
@@ -601,50 +599,9 @@ func (a *Analyzer) Report() Report {
 			f.Severity = findings.SeverityWarning
 			f.Message = "Resolved: the location validated successfully after the last occurrence. " + f.Message
 		}
-		list = append(list, ranked{f: f, g: g, layer: g.sig.Layer})
+		list = append(list, f)
 	}
-	weight := map[findings.Severity]int{findings.SeverityError: 0, findings.SeverityWarning: 1, findings.SeverityInfo: 2}
-	sort.SliceStable(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		if sa, sb := a.layer == LayerSymptom, b.layer == LayerSymptom; sa != sb {
-			return !sa
-		}
-		if wa, wb := weight[a.f.Severity], weight[b.f.Severity]; wa != wb {
-			return wa < wb
-		}
-		if a.layer != b.layer {
-			return a.layer < b.layer
-		}
-		if a.g.firstSeq != b.g.firstSeq {
-			return a.g.firstSeq < b.g.firstSeq
-		}
-		return a.f.ID < b.f.ID
-	})
-	out := make([]findings.Finding, 0, len(list))
-	for _, r := range list {
-		f := r.f
-		if r.layer == LayerSymptom {
-			for _, cause := range list {
-				if cause.layer != LayerSymptom && cause.f.Severity == findings.SeverityError && sharesLocation(cause.g, r.g) {
-					f.CausedBy = append(f.CausedBy, cause.f.ID)
-				}
-			}
-		}
-		out = append(out, f)
-	}
-	return Report{Source: strings.Join(a.sources, ", "), LinesRead: a.linesRead, Findings: out}
-}
-
-func sharesLocation(cause, symptom *group) bool {
-	if cause.anyWithoutBSL || len(cause.bslNames) == 0 || len(symptom.bslNames) == 0 {
-		return true
-	}
-	for name := range cause.bslNames {
-		if symptom.bslNames[name] {
-			return true
-		}
-	}
-	return false
+	return Report{Source: strings.Join(a.sources, ", "), LinesRead: a.linesRead, Findings: findings.Rank(list)}
 }
 
 // resolved: every location the finding concerns validated successfully after it was last seen.

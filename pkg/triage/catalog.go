@@ -5,30 +5,15 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
-)
-
-// Layer orders root causes: a failure in a lower layer makes every higher layer fail too, so the
-// lowest layer found is the one to fix first (an uninjected pod never reaches Entra; a token that
-// Entra refuses never reaches the storage account).
-type Layer int
-
-const (
-	LayerPlatform   Layer = iota // the pod, its node, its network, the API server
-	LayerCredential              // where the pod's Azure credential comes from
-	LayerEntra                   // exchanging that credential for a token
-	LayerConfig                  // the BSL's settings and the storage account they name
-	LayerStorage                 // the blob call itself
-	LayerSymptom                 // "BackupStorageLocation ... is unavailable": explained by the others
 )
 
 // Signature recognises one root cause in log text. The catalog is data: IDs are stable, and each
 // entry has a unit test with lines in the real format (see catalog_test.go and README's catalog).
 type Signature struct {
-	Def   *findings.Definition
-	Layer Layer
+	// Def is the finding this signature reports; its layer and what explains it live there.
+	Def *findings.Definition
 	// Anchors are literals of which at least one occurs in every matching line; the prefilter
 	// searches for them, so a line without any is never parsed.
 	Anchors []string
@@ -61,52 +46,6 @@ func define(id string, sev findings.Severity, title, explanation string) *findin
 	return findings.Define(findings.Definition{ID: id, Severity: sev, Title: title, Explanation: explanation})
 }
 
-// Definitions that only log triage finds. Shared ones (wi-not-injected, federated-credential-mismatch,
-// blob-data-role-missing, ...) come from the identity and azurecheck catalogs, so an ID means the
-// same thing in every command.
-var (
-	TokenFileUnreadable = define("token-file-unreadable", findings.SeverityError, "The projected service account token cannot be read",
-		"AZURE_FEDERATED_TOKEN_FILE names a file the container cannot open: the projected volume is missing, mounted elsewhere, or not readable by the container's user.")
-	ClientAssertionExpired = define("client-assertion-expired", findings.SeverityError, "Entra refused an expired service account token",
-		"The token presented as client assertion is outside its validity window (AADSTS700024): the projected token was not refreshed, or the node's clock is off.")
-	TenantNotFound = define("tenant-not-found", findings.SeverityError, "The tenant ID is wrong",
-		"Entra does not know the tenant the pod asks for (AADSTS90002/900023); AZURE_TENANT_ID or the azure.workload.identity/tenant-id annotation is wrong, or the cloud is.")
-	OIDCIssuerUnreachable = define("oidc-issuer-unreachable", findings.SeverityError, "Entra cannot fetch the cluster's OIDC discovery document",
-		"Entra validates the token against the issuer's discovery document and keys (AADSTS50166/90061); the issuer URL in the federated credential does not serve them.")
-	ApplicationNotFound = define("application-not-found", findings.SeverityError, "The client ID is not an identity in this tenant",
-		"Entra has no application or managed identity with the client ID the pod uses (AADSTS700016): the annotation names a deleted identity or one in another tenant.")
-	ClientSecretInvalid = define("client-secret-invalid", findings.SeverityError, "The client secret is wrong or expired",
-		"Velero authenticates with a client secret from its credentials file, and Entra refuses it (AADSTS7000215/7000222); workload identity needs no secret at all.")
-	PodIdentityIntercept = define("pod-identity-intercept", findings.SeverityError, "AAD Pod Identity intercepts the token request",
-		"The deprecated aad-pod-identity NMI answers IMDS requests for this pod and has no AzureIdentity binding for it; remove pod identity or exempt the namespace.")
-	ManagedIdentityAmbiguous = define("managed-identity-ambiguous", findings.SeverityError, "Several managed identities and none chosen",
-		"The node has more than one user-assigned identity and the request named none, so IMDS refuses it; the pod is not using workload identity.")
-	StorageURIInvalid = define("storage-uri-invalid", findings.SeverityError, "The storage account endpoint does not resolve",
-		"The blob endpoint built from storageAccount (or storageAccountURI) has no DNS record: a typo in the account name, a wrong cloud, or a private endpoint without its DNS zone.")
-	StorageAccountReadDenied = define("storage-account-read-denied", findings.SeverityInfo, "Velero cannot read the storage account's properties and uses the default endpoint",
-		"The identity lacks Microsoft.Storage/storageAccounts/read; Velero logs this at info level and falls back to https://<account>.blob.<suffix>, which works for public endpoints.")
-	BSLConfigIncomplete = define("bsl-config-incomplete", findings.SeverityError, "The BackupStorageLocation's config is incomplete or invalid",
-		"The Azure plugin needs storageAccount (and resourceGroup and subscriptionId to read the account) and refuses unknown config keys.")
-	StorageKeyMisconfigured = define("storage-key-misconfigured", findings.SeverityError, "The storage account key settings are wrong",
-		"storageAccountKeyEnvVar names a key missing from the credentials, the key is wrong (403 AuthenticationFailed), or listing keys is not allowed; with workload identity set useAAD=true and drop the key.")
-	SubscriptionInvalid = define("subscription-invalid", findings.SeverityError, "The subscription ID is wrong",
-		"ARM does not know the subscription in the BSL config or credentials (SubscriptionNotFound/InvalidSubscriptionId).")
-	CredentialsFileUnreadable = define("credentials-file-unreadable", findings.SeverityError, "Velero cannot read its credentials file",
-		"The BSL's credential (or AZURE_CREDENTIALS_FILE) points to a file that is not mounted; the secret or its key is missing.")
-	PluginMissing = define("plugin-missing", findings.SeverityError, "The Azure object store plugin is not installed",
-		"Velero found no plugin for provider azure: the velero-plugin-for-microsoft-azure init container is missing or failed to copy the binary.")
-	PluginOOM = define("plugin-oom", findings.SeverityError, "Velero or its plugin was killed for memory",
-		"The container hit its memory limit (OOMKilled); backups and validation fail while it restarts. Raise the limit.")
-	ExtensionEgressBlocked = define("extension-egress-blocked", findings.SeverityError, "Outbound traffic to Azure endpoints is blocked",
-		"The pod cannot reach Entra, ARM or the storage endpoint (timeouts, refused connections): a firewall, NSG, proxy or egress policy drops it. AKS Backup needs the FQDNs listed in its network requirements.")
-	APIServerUnreachable = define("apiserver-unreachable", findings.SeverityError, "Velero cannot reach the Kubernetes API server",
-		"Velero's watches and lists fail, so it cannot read or update BackupStorageLocations; check the API server's health and any network policy on the namespace.")
-	InsufficientResources = define("insufficient-resources", findings.SeverityError, "The backup pods cannot be scheduled",
-		"No node has enough CPU or memory for the extension's pods (FailedScheduling: Insufficient cpu/memory).")
-	BSLUnavailable = findings.Define(findings.Definition{ID: "bsl-unavailable", Severity: findings.SeverityError, Title: "BackupStorageLocation is Unavailable",
-		Explanation: "Velero validates the location every validationFrequency and marks it Unavailable when the check fails; no backup runs against it until it is Available again."})
-)
-
 // remediations used by several entries.
 var (
 	fixIdentity = []string{
@@ -119,16 +58,16 @@ var (
 
 // Catalog is every signature, in no particular order (ranking orders findings).
 var Catalog = []Signature{
-	{Def: identity.NotInjected, Layer: LayerCredential,
+	{Def: catalog.WINotInjected,
 		Anchors:     []string{"ManagedIdentityCredential", "no token file specified", "no tenant ID specified", "AZURE_FEDERATED_TOKEN_FILE", "missing environment variable", "managedidentity.UserAssigned"},
 		Patterns:    res(`ManagedIdentityCredential`, `empty managedidentity\.UserAssigned(?:ClientID|ResourceID|ObjectID)`, `no token file specified`, `no tenant ID specified`, `AZURE_FEDERATED_TOKEN_FILE[^\n]{0,40}(?:not set|missing|empty)`, `EnvironmentCredential: missing environment variable`),
 		Remediation: fixIdentity},
-	{Def: identity.ClientIDMissing, Layer: LayerCredential,
+	{Def: catalog.WIClientIDMissing,
 		Anchors:     []string{"no client ID specified", "AZURE_CLIENT_ID is required"},
 		Patterns:    res(`no client ID specified`, `AZURE_CLIENT_ID is required`),
 		Overrides:   []string{"wi-not-injected"},
 		Remediation: fixIdentity},
-	{Def: TokenFileUnreadable, Layer: LayerCredential,
+	{Def: catalog.TokenFileUnreadable,
 		Anchors:   []string{"azure-identity-token", "failed to read token file", "WorkloadIdentityCredential", "ClientAssertionCredential"},
 		Requires:  []string{": no such file or directory", ": permission denied"},
 		Patterns:  res(`(?:WorkloadIdentity|ClientAssertion)Credential[^\n]*?open (?P<tokenFile>\S+): (?:no such file or directory|permission denied)`, `failed to read token file[^\n]{0,20}?open (?P<tokenFile>\S+): (?:no such file or directory|permission denied)`, `open (?P<tokenFile>\S*azure-identity-token): (?:no such file or directory|permission denied)`),
@@ -137,14 +76,14 @@ var Catalog = []Signature{
 			"kubectl aksbackup identity status -n {namespace}   # shows the projected volume and mount of each pod",
 			"kubectl rollout restart deployment -n {namespace} {deployment}",
 		}},
-	{Def: CredentialsFileUnreadable, Layer: LayerCredential,
+	{Def: catalog.CredentialsFileUnreadable,
 		Anchors:  []string{"failed to read credentials from file", "error loading environment from credentials", "/credentials/cloud"},
 		Patterns: res(`failed to read credentials from file (?P<file>\S+)`, `error loading environment from credentials file`, `open (?P<file>/credentials/\S+): no such file`),
 		Remediation: []string{
 			"kubectl get bsl -n {namespace} {bsl} -o jsonpath='{.spec.credential}'",
 			"kubectl get secret -n {namespace}   # the secret and key named there must exist",
 		}},
-	{Def: PodIdentityIntercept, Layer: LayerCredential,
+	{Def: catalog.PodIdentityIntercept,
 		Anchors:   []string{"AzureAssignedIdentity", "aad-pod-identity", "no azure identity found for request"},
 		Patterns:  res(`AzureAssignedIdentity`, `aad-pod-identity`, `no azure identity found for request`),
 		Overrides: []string{"wi-not-injected"},
@@ -153,12 +92,12 @@ var Catalog = []Signature{
 			"kubectl label namespace {namespace} aadpodidentity.k8s.io/exempt=true   # or remove pod identity (deprecated)",
 			"kubectl aksbackup identity configure -n {namespace} --yes",
 		}},
-	{Def: ManagedIdentityAmbiguous, Layer: LayerCredential,
+	{Def: catalog.ManagedIdentityAmbiguous,
 		Anchors:     []string{"user assigned identities exist", "Multiple user assigned identities"},
 		Patterns:    res(`[Mm]ultiple user assigned identities exist`),
 		Overrides:   []string{"wi-not-injected"},
 		Remediation: fixIdentity},
-	{Def: azurecheck.OIDCIssuerDisabled, Layer: LayerEntra,
+	{Def: catalog.OIDCIssuerDisabled,
 		Anchors:   []string{"AADSTS70021:", "AADSTS700211:", "kubernetes.default.svc"},
 		Patterns:  res(`AADSTS7002(?:1|11):[^\n]*?[Ii]ssuer:? '(?P<issuer>https://kubernetes\.default\.svc[^']*)'`),
 		Overrides: []string{"federated-credential-mismatch"},
@@ -167,7 +106,7 @@ var Catalog = []Signature{
 			"kubectl aksbackup identity configure -n {namespace} --yes   # recreates the federated credentials with the new issuer",
 			waitBSL,
 		}},
-	{Def: azurecheck.FederatedCredentialMismatch, Layer: LayerEntra,
+	{Def: catalog.FederatedCredentialMismatch,
 		Anchors:  []string{"AADSTS70021:", "AADSTS700211:", "AADSTS700212:", "AADSTS700213:"},
 		Patterns: res(`AADSTS70021(?:[123])?:[^\n]*?(?:(?:[Aa]ssertion )?[Ii]ssuer:? '(?P<issuer>[^']*)'|[Ss]ubject:? '(?P<subject>[^']*)'|[Aa]udience:? '(?P<audience>[^']*)'|No matching federated identity record)`),
 		Remediation: []string{
@@ -176,21 +115,21 @@ var Catalog = []Signature{
 			"az identity federated-credential list -g {resourceGroup} --identity-name {identity}",
 			waitBSL,
 		}},
-	{Def: ClientAssertionExpired, Layer: LayerEntra,
+	{Def: catalog.ClientAssertionExpired,
 		Anchors:  []string{"AADSTS700024:"},
 		Patterns: res(`AADSTS700024:`),
 		Remediation: []string{
 			"kubectl rollout restart deployment -n {namespace} {deployment}   # a new pod gets a fresh projected token",
 			"check the node clock (chrony/NTP) if it happens again",
 		}},
-	{Def: TenantNotFound, Layer: LayerEntra,
+	{Def: catalog.TenantNotFound,
 		Anchors:  []string{"AADSTS90002:", "AADSTS900023:"},
 		Patterns: res(`AADSTS90002:[^\n]*?[Tt]enant '(?P<tenant>[^']*)'`, `AADSTS900023:[^\n]*?identifier '(?P<tenant>[^']*)'`, `AADSTS900?0023?:`),
 		Remediation: []string{
 			"az account show --query tenantId -o tsv   # the tenant the identity lives in",
 			"kubectl get sa -n {namespace} -o yaml | grep azure.workload.identity/tenant-id   # remove or correct a wrong override",
 		}},
-	{Def: OIDCIssuerUnreachable, Layer: LayerEntra,
+	{Def: catalog.OIDCIssuerUnreachable,
 		Anchors:  []string{"AADSTS50166:", "AADSTS90061:"},
 		Patterns: res(`AADSTS(?:50166|90061):`),
 		Remediation: []string{
@@ -198,25 +137,25 @@ var Catalog = []Signature{
 			"curl -s {issuer}.well-known/openid-configuration   # must answer publicly",
 			"kubectl aksbackup identity status -n {namespace}",
 		}},
-	{Def: ApplicationNotFound, Layer: LayerEntra,
+	{Def: catalog.ApplicationNotFound,
 		Anchors:     []string{"AADSTS700016:"},
 		Patterns:    res(`AADSTS700016:[^\n]*?identifier '(?P<clientID>[^']*)'`, `AADSTS700016:`),
 		Remediation: fixIdentity},
-	{Def: ClientSecretInvalid, Layer: LayerEntra,
+	{Def: catalog.ClientSecretInvalid,
 		Anchors:  []string{"AADSTS7000215:", "AADSTS7000222:"},
 		Patterns: res(`AADSTS70002(?:15|22):`),
 		Remediation: []string{
 			"kubectl aksbackup identity configure -n {namespace} --yes   # switch to workload identity; no secret to expire",
 			"kubectl get bsl -n {namespace} {bsl} -o jsonpath='{.spec.credential}'   # or rotate the secret this names",
 		}},
-	{Def: BSLConfigIncomplete, Layer: LayerConfig,
+	{Def: catalog.BSLConfigIncomplete,
 		Anchors:  []string{"is required in BSL", "is required in the BSL", "required in BSL or credential", "config has invalid keys", "BackupStorageLocation spec is invalid", "failed to parse bool from useAAD"},
 		Patterns: res(`(?P<key>storageAccount|resource group|subscription ID) is required in (?:the )?BSL`, `config has invalid keys \[(?P<key>[^\]]*)\]`, `BackupStorageLocation spec is invalid`, `failed to parse bool from useAAD`),
 		Remediation: []string{
 			"kubectl aksbackup bsl -n {namespace} {bsl}   # shows the config keys that are set",
 			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"storageAccount\":\"{account}\",\"resourceGroup\":\"{resourceGroup}\",\"subscriptionId\":\"{subscription}\",\"useAAD\":\"true\"}}}'",
 		}},
-	{Def: SubscriptionInvalid, Layer: LayerConfig,
+	{Def: catalog.SubscriptionInvalid,
 		Anchors:   []string{"SubscriptionNotFound", "InvalidSubscriptionId"},
 		Patterns:  res(`SubscriptionNotFound`, `InvalidSubscriptionId`),
 		Overrides: []string{"storage-key-misconfigured"},
@@ -224,18 +163,18 @@ var Catalog = []Signature{
 			"az account list --query \"[].{name:name,id:id}\" -o table",
 			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"subscriptionId\":\"<subscription-id>\"}}}'",
 		}},
-	{Def: StorageKeyMisconfigured, Layer: LayerConfig,
+	{Def: catalog.StorageKeyMisconfigured,
 		Anchors:  []string{"no storage account access key with key", "AuthenticationFailed", "storage key with Full permissions", "failed to list storage account access keys"},
 		Patterns: res(`no storage account access key with key (?P<keyName>\S+)`, `AuthenticationFailed\b`, `no storage key with Full permissions`, `failed to list storage account access keys`),
 		Remediation: []string{
 			"kubectl patch bsl -n {namespace} {bsl} --type merge -p '{\"spec\":{\"config\":{\"useAAD\":\"true\",\"storageAccountKeyEnvVar\":null}}}'   # use the workload identity instead of a key",
 			waitBSL,
 		}},
-	{Def: StorageAccountReadDenied, Layer: LayerConfig,
+	{Def: catalog.StorageAccountReadDenied,
 		Anchors:     []string{"failed to retrieve the storage account properties"},
 		Patterns:    res(`failed to retrieve the storage account properties`),
 		Remediation: []string{"optional: az role assignment create --assignee {clientID} --role Reader --scope <storage-account-id>   # lets Velero read the account's real endpoint"}},
-	{Def: StorageURIInvalid, Layer: LayerConfig,
+	{Def: catalog.StorageURIInvalid,
 		Anchors:   []string{"no such host", "unsupported protocol scheme", "storageAccountURI"},
 		Patterns:  res(`lookup (?P<host>[\w.-]+\.blob\.[\w.-]+)(?: on [^\s:]+(?::\d+)?)?: no such host`, `unsupported protocol scheme`, `storageAccountURI[^\n]*?(?:invalid|parse)`),
 		Overrides: []string{"extension-egress-blocked"},
@@ -243,7 +182,7 @@ var Catalog = []Signature{
 			"az storage account show -g {resourceGroup} -n {account} --query primaryEndpoints.blob -o tsv",
 			"kubectl aksbackup bsl -n {namespace} {bsl}   # compare storageAccount and storageAccountURI",
 		}},
-	{Def: azurecheck.StorageNetworkBlocked, Layer: LayerStorage,
+	{Def: catalog.StorageNetworkBlocked,
 		Anchors:  []string{"AuthorizationFailure"},
 		Patterns: res(`AuthorizationFailure\b`),
 		Remediation: []string{
@@ -251,7 +190,7 @@ var Catalog = []Signature{
 			"az storage account network-rule add -g {resourceGroup} --account-name {account} --subnet <aks-subnet-id>   # or a private endpoint",
 			waitBSL,
 		}},
-	{Def: azurecheck.SharedKeyDisabled, Layer: LayerStorage,
+	{Def: catalog.SharedKeyDisabled,
 		Anchors:  []string{"KeyBasedAuthenticationNotPermitted"},
 		Patterns: res(`KeyBasedAuthenticationNotPermitted`),
 		Remediation: []string{
@@ -259,7 +198,7 @@ var Catalog = []Signature{
 			"kubectl aksbackup identity configure -n {namespace} --yes",
 			waitBSL,
 		}},
-	{Def: azurecheck.BlobDataRoleMissing, Layer: LayerStorage,
+	{Def: catalog.BlobDataRoleMissing,
 		Anchors:  []string{"AuthorizationPermissionMismatch"},
 		Patterns: res(`AuthorizationPermissionMismatch`),
 		Remediation: []string{
@@ -267,28 +206,28 @@ var Catalog = []Signature{
 			"az role assignment create --assignee {clientID} --role \"Storage Blob Data Contributor\" --scope $(az storage account show -g {resourceGroup} -n {account} --query id -o tsv)",
 			waitBSL + "   # role assignments take up to 10 minutes to apply",
 		}},
-	{Def: azurecheck.ContainerNotFound, Layer: LayerStorage,
+	{Def: catalog.ContainerNotFound,
 		Anchors:  []string{"ContainerNotFound"},
 		Patterns: res(`ContainerNotFound`),
 		Remediation: []string{
 			"az storage container create --account-name {account} --name {container} --auth-mode login",
 			waitBSL,
 		}},
-	{Def: PluginMissing, Layer: LayerPlatform,
+	{Def: catalog.PluginMissing,
 		Anchors:  []string{"unable to locate ObjectStore plugin", "unable to locate VolumeSnapshotter plugin"},
 		Patterns: res(`unable to locate (?:ObjectStore|VolumeSnapshotter) plugin named (?P<plugin>\S+)`),
 		Remediation: []string{
 			"kubectl get deploy -n {namespace} {deployment} -o jsonpath='{.spec.template.spec.initContainers[*].image}'",
 			"kubectl logs -n {namespace} deploy/{deployment} -c velero-plugin-for-microsoft-azure",
 		}},
-	{Def: PluginOOM, Layer: LayerPlatform,
+	{Def: catalog.PluginOOM,
 		Anchors:  []string{"OOMKilled", "signal: killed"},
 		Patterns: res(`OOMKilled`, `plugin process exited[^\n]*signal: killed`, `signal: killed[^\n]*plugin`),
 		Remediation: []string{
 			"kubectl describe pod -n {namespace} -l app.kubernetes.io/name={deployment}   # Last State: OOMKilled",
 			"raise the velero container's memory limit (AKS Backup: az k8s-extension update ... --configuration-settings resources.limits.memory=2Gi)",
 		}},
-	{Def: ExtensionEgressBlocked, Layer: LayerPlatform,
+	{Def: catalog.ExtensionEgressBlocked,
 		// The hosts, not the failures, anchor this entry: "connection refused" is common in healthy
 		// logs, an Azure host next to it is not.
 		Anchors: []string{"login.microsoftonline.", "login.chinacloudapi.cn", "management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn",
@@ -299,21 +238,21 @@ var Catalog = []Signature{
 			"allow egress to login.microsoftonline.com, management.azure.com, *.blob.core.windows.net and *.dp.kubernetesconfiguration.azure.com (AKS Backup network requirements)",
 			"kubectl get networkpolicy -n {namespace}",
 		}},
-	{Def: APIServerUnreachable, Layer: LayerPlatform,
+	{Def: catalog.APIServerUnreachable,
 		Anchors:  []string{"Unable to connect to the server", "Failed to watch", "failed to list", "10.0.0.1:443", "unable to retrieve the complete list of server APIs"},
 		Patterns: res(`Unable to connect to the server`, `(?:Failed to watch|failed to list)[^\n]*?(?:i/o timeout|Client\.Timeout exceeded|connection refused|connection reset by peer|TLS handshake timeout|no route to host|network is unreachable|no such host)`, `dial tcp 10\.0\.0\.1:443`, `unable to retrieve the complete list of server APIs`),
 		Remediation: []string{
 			"kubectl get --raw /readyz?verbose",
 			"kubectl get networkpolicy -n {namespace}   # egress to the API server must be allowed",
 		}},
-	{Def: InsufficientResources, Layer: LayerPlatform,
+	{Def: catalog.InsufficientResources,
 		Anchors:  []string{"Insufficient cpu", "Insufficient memory", "Insufficient ephemeral-storage", "Too many pods"},
 		Patterns: res(`Insufficient (?:cpu|memory|ephemeral-storage)`, `Too many pods`),
 		Remediation: []string{
 			"kubectl get events -n {namespace} --field-selector reason=FailedScheduling",
 			"scale the node pool or lower the extension's resource requests",
 		}},
-	{Def: BSLUnavailable, Layer: LayerSymptom,
+	{Def: catalog.BSLUnavailable,
 		Anchors:  []string{"is unavailable", "marking as unavailable", "Phase:", `"phase"`, "phase=Unavailable", "available/unavailable/unknown"},
 		Patterns: res(`BackupStorageLocation "(?P<bslName>[^"]+)" is unavailable`, `marking as unavailable`, `Phase:\s+Unavailable`, `"phase":\s*"Unavailable"`, `phase=Unavailable`, `available/unavailable/unknown: \d+/[1-9]`),
 		Remediation: []string{
@@ -338,13 +277,11 @@ type Entry struct {
 	Remediation []string `json:"remediation"`
 }
 
-var layerNames = map[Layer]string{LayerPlatform: "platform", LayerCredential: "credential", LayerEntra: "entra", LayerConfig: "config", LayerStorage: "storage", LayerSymptom: "symptom"}
-
 // Entries lists the catalog in rank order (layer, then ID).
 func Entries() []Entry {
 	var out []Entry
 	for _, s := range Catalog {
-		e := Entry{ID: s.Def.ID, Severity: string(s.Def.Severity), Layer: layerNames[s.Layer], Title: s.Def.Title, Explanation: s.Def.Explanation,
+		e := Entry{ID: s.Def.ID, Severity: string(s.Def.Severity), Layer: s.Def.Layer.String(), Title: s.Def.Title, Explanation: s.Def.Explanation,
 			Anchors: s.Anchors, Remediation: s.Remediation}
 		for _, p := range s.Patterns {
 			e.Patterns = append(e.Patterns, p.String())
@@ -352,7 +289,7 @@ func Entries() []Entry {
 		out = append(out, e)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		li, lj := signatureOf[out[i].ID].Layer, signatureOf[out[j].ID].Layer
+		li, lj := signatureOf[out[i].ID].Def.Layer, signatureOf[out[j].ID].Def.Layer
 		if li != lj {
 			return li < lj
 		}

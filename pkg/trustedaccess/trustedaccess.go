@@ -5,6 +5,7 @@ package trustedaccess
 import (
 	"context"
 	"fmt"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"strings"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
@@ -39,19 +40,6 @@ var satisfiedBy = map[string][]string{
 	RoleBlobDataReader:          {RoleBlobDataReader, RoleBlobDataContributor, RoleBlobDataOwner},
 	RoleBlobDataContributor:     {RoleBlobDataContributor, RoleBlobDataOwner},
 }
-
-var (
-	VaultIdentityMissing = findings.Define(findings.Definition{ID: "vault-identity-missing", Severity: findings.SeverityError,
-		Title: "The backup vault has no system-assigned identity", Explanation: "The vault acts on the cluster and snapshots as its system-assigned managed identity."})
-	TrustedAccessMissing = findings.Define(findings.Definition{ID: "trusted-access-missing", Severity: findings.SeverityError,
-		Title: "No Trusted Access binding for the backup vault", Explanation: "Without a binding with role " + BackupOperatorRole + " the vault cannot reach the cluster's backup extension.",
-		ExplainedBy: []string{"vault-identity-missing"}})
-	TrustedAccessRoleWrong = findings.Define(findings.Definition{ID: "trusted-access-role-wrong", Severity: findings.SeverityError,
-		Title: "The vault's Trusted Access binding lacks the backup-operator role", Explanation: "The binding exists but does not grant " + BackupOperatorRole + "."})
-	RoleMatrixMissing = findings.Define(findings.Definition{ID: "backup-role-missing", Severity: findings.SeverityError,
-		Title: "A role assignment of the AKS Backup role matrix is missing", Explanation: "Azure's enable-backup flow grants the vault, cluster and extension identities specific roles; backups or restores fail without them.",
-		ExplainedBy: []string{"vault-identity-missing"}})
-)
 
 // Requirement is one row of the role matrix.
 type Requirement struct {
@@ -98,7 +86,7 @@ func Check(ctx context.Context, client azure.Client, in Input) (*Report, error) 
 	var fs []findings.Finding
 	clusterFlags := fmt.Sprintf("--resource-group %s --cluster-name %s", in.Cluster.ResourceGroup, in.Cluster.Name)
 	if vault.PrincipalID == "" || !strings.Contains(strings.ToLower(vault.IdentityType), "systemassigned") {
-		fs = append(fs, VaultIdentityMissing.New(in.Vault.String(), "vault "+vault.Name+" has identity type "+quoteOr(vault.IdentityType, "None"),
+		fs = append(fs, catalog.VaultIdentityMissing.New(in.Vault.String(), "vault "+vault.Name+" has identity type "+quoteOr(vault.IdentityType, "None"),
 			fmt.Sprintf("az dataprotection backup-vault update --resource-group %s --vault-name %s --type SystemAssigned", in.Vault.ResourceGroup, in.Vault.Name)))
 	}
 	var binding *azure.TrustedAccessBinding
@@ -111,9 +99,9 @@ func Check(ctx context.Context, client azure.Client, in Input) (*Report, error) 
 	azCreate := fmt.Sprintf("az aks trustedaccess rolebinding create %s --name %s --source-resource-id %s --roles %s", clusterFlags, BindingName(in.Vault), in.Vault, BackupOperatorRole)
 	switch {
 	case binding == nil:
-		fs = append(fs, TrustedAccessMissing.New(in.Cluster.String(), "no Trusted Access binding for vault "+in.Vault.Name, create, azCreate))
+		fs = append(fs, catalog.TrustedAccessMissing.New(in.Cluster.String(), "no Trusted Access binding for vault "+in.Vault.Name, create, azCreate))
 	case !containsFold(binding.Roles, BackupOperatorRole):
-		fs = append(fs, TrustedAccessRoleWrong.New(binding.ID, fmt.Sprintf("binding %s has roles %v", binding.Name, binding.Roles),
+		fs = append(fs, catalog.TrustedAccessRoleWrong.New(binding.ID, fmt.Sprintf("binding %s has roles %v", binding.Name, binding.Roles),
 			fmt.Sprintf("az aks trustedaccess rolebinding update %s --name %s --roles %s", clusterFlags, binding.Name, BackupOperatorRole)))
 	}
 
@@ -140,7 +128,7 @@ func Check(ctx context.Context, client azure.Client, in Input) (*Report, error) 
 		req.Satisfied = satisfied(assignments, req)
 		r.Matrix = append(r.Matrix, req)
 		if !req.Satisfied {
-			fs = append(fs, RoleMatrixMissing.New(req.Scope, fmt.Sprintf("%s (principal %s) lacks %s on %s", req.Who, req.PrincipalID, req.Role, req.Scope),
+			fs = append(fs, catalog.BackupRoleMissing.New(req.Scope, fmt.Sprintf("%s (principal %s) lacks %s on %s", req.Who, req.PrincipalID, req.Role, req.Scope),
 				fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role %q --scope %s", req.PrincipalID, req.Role, req.Scope)))
 		}
 	}
