@@ -35,6 +35,10 @@ var credentialNames = []string{
 // secretWords make a name generic; sig counts only alone (signal, design and assign are words).
 var secretWords = []string{"key", "secret", "passw", "token", "assertion", "signature"}
 
+// scanWords are looked for in the text: the secret words, sig, and name (of a name/value env pair).
+// signature is left out: its sig finds the same name.
+var scanWords = []string{"key", "secret", "passw", "token", "assertion", "sig", "name"}
+
 // notSecretSuffixes name things about a secret, not the secret: where it is (a path, a file, an env
 // var, a URL), which one (a name or ID) or how it looks (a type, a length, an expiry).
 var notSecretSuffixes = []string{
@@ -203,7 +207,7 @@ func maskNamedValues(s, lower string) string {
 			masks = append(masks, v)
 		}
 	}
-	for _, w := range append(secretWords, "sig", "name") {
+	for _, w := range scanWords {
 		for i := 0; ; {
 			j := strings.Index(lower[i:], w)
 			if j < 0 {

@@ -40,8 +40,10 @@ func String(s string) string {
 	}
 	// Named values go first: a pattern such as Bearer's could otherwise eat a name and leave its value.
 	// Storage keys go before the patterns too: a JWT's "eyJ" may occur inside a key.
-	s = maskStorageKeys(maskNamedValues(s, asciiLower(s)))
 	lower := asciiLower(s)
+	if masked := maskStorageKeys(maskNamedValues(s, lower)); masked != s {
+		s, lower = masked, asciiLower(masked)
+	}
 	for _, p := range patterns {
 		if !strings.Contains(lower, p.cheap) {
 			continue

@@ -13,19 +13,32 @@ func maskStorageKeys(s string) string {
 	}
 	var masks []span
 	for i := 0; i < len(s); {
+		if !base64Byte[s[i]] && s[i] != '%' && s[i] != '\\' {
+			i++ // the common case: a byte that cannot start a key
+			continue
+		}
 		n, w := base64Token(s, i)
 		if n == 0 {
 			i += w
 			continue
 		}
 		start, count := i, 0
-		var upper, lower, digit bool
 		for i < len(s) {
-			n, w := base64Token(s, i)
-			if n == 0 {
-				break
+			w := 1
+			if !base64Byte[s[i]] {
+				if n, w = base64Token(s, i); n == 0 {
+					break
+				}
 			}
-			switch c := s[i]; {
+			count++
+			i += w
+		}
+		if count != storageKeyLen {
+			continue
+		}
+		var upper, lower, digit bool
+		for _, c := range []byte(s[start:i]) {
+			switch {
 			case c >= 'A' && c <= 'Z':
 				upper = true
 			case c >= 'a' && c <= 'z':
@@ -33,10 +46,8 @@ func maskStorageKeys(s string) string {
 			case c >= '0' && c <= '9':
 				digit = true
 			}
-			count++
-			i += w
 		}
-		if count == storageKeyLen && upper && lower && digit {
+		if upper && lower && digit {
 			end := i
 			for pads := 0; pads < 2; pads++ {
 				w := paddingAt(s, end)
@@ -50,6 +61,14 @@ func maskStorageKeys(s string) string {
 	}
 	return apply(s, masks)
 }
+
+// base64Byte marks the bytes of the standard base64 alphabet.
+var base64Byte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isAlnum(byte(c)) || c == '+' || c == '/'
+	}
+	return t
+}()
 
 // base64Token reports whether a base64 character starts at i (n=1) and how many bytes it (or the
 // escape that is not one) takes: %2B, %2F, \u002b, \u002f and \/ count as one character; any
