@@ -105,6 +105,7 @@ func TestStuckAPIServerEndsWithinTimeout(t *testing.T) {
 		{"identity", "status"},
 		{"restart"},
 		{"triage"},
+		{"identity", "configure", "--client-id", clientID, "--yes"},
 	}
 	for _, scheme := range []string{"http", "https"} {
 		kubeconfig := kubeconfigFor(t, scheme+"://"+addr)
