@@ -11,6 +11,7 @@ import (
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // exec, OIDC and Azure (kubelogin) kubeconfigs
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/plugin"
 )
 
@@ -25,7 +26,7 @@ func main() {
 	cmd.SetArgs(args)
 	err := plugin.Execute(cmd)
 	if err != nil && !exitcode.Silent(err) {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		fmt.Fprint(os.Stderr, output.ErrorLine(err))
 	}
 	os.Exit(exitcode.Code(err))
 }

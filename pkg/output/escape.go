@@ -53,3 +53,7 @@ func escape(s string, keepNewlines bool) string {
 	}
 	return b.String()
 }
+
+// ErrorLine renders a command's error for stderr: errors quote Azure responses, URLs and object
+// names, so they are redacted and escaped like any other printed text.
+func ErrorLine(err error) string { return "error: " + Text(err.Error()) + "\n" }

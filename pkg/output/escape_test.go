@@ -3,6 +3,8 @@ package output
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +107,13 @@ func TestWriteRedacts(t *testing.T) {
 	}
 	if in.Secret != "short" || in.Config["storageAccountKey"] != "abc123" || in.Inner.Message != "Bearer abcdefghijklmnop" {
 		t.Error("Write changed the caller's document")
+	}
+}
+
+func TestErrorLine(t *testing.T) {
+	err := fmt.Errorf("reading BSL: %w", errors.New("GET https://acct.blob.core.windows.net/v?sv=1&sig=Xy7Kq2Lm9Pz4Rt8Vw1Bn6Cd3Fg5Hj0Kl2Mn4Op6Qr8%3D: 403\x1b]0;x\x07"))
+	got := ErrorLine(err)
+	if want := `error: reading BSL: GET https://acct.blob.core.windows.net/v?sv=1&sig=` + redact.Mask + ` 403\x1b]0;x\x07` + "\n"; got != want {
+		t.Errorf("ErrorLine = %q, want %q", got, want)
 	}
 }
