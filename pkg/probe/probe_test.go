@@ -11,17 +11,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe/probetest"
 )
 
 const fakeSAToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLXNlY3JldA"
 
-func testConfig(f *fakeAzure, mutate func(*Config)) Config {
-	tr := f.srv.Client().Transport.(*http.Transport).Clone()
+func testConfig(f *probetest.Azure, mutate func(*Config)) Config {
+	tr := f.Srv.Client().Transport.(*http.Transport).Clone()
 	tr.Proxy = nil
 	cfg := Config{
 		RunID: "testrun-0001", Mode: "local", Network: true, Transport: tr,
-		Target: Target{BSL: "default", Container: "velero", Prefix: "", Account: "devstoreaccount1", ServiceURL: f.srv.URL + "/devstoreaccount1", UseAAD: true},
-		Identity: Identity{ClientID: "c0ffee00-aaaa-4bbb-8ccc-000000000001", TenantID: testTenant, AuthorityHost: f.srv.URL + "/", DisableInstanceDiscovery: true,
+		Target: Target{BSL: "default", Container: "velero", Prefix: "", Account: "devstoreaccount1", ServiceURL: f.Srv.URL + "/devstoreaccount1", UseAAD: true},
+		Identity: Identity{ClientID: "c0ffee00-aaaa-4bbb-8ccc-000000000001", TenantID: probetest.Tenant, AuthorityHost: f.Srv.URL + "/", DisableInstanceDiscovery: true,
 			Assertion: func(context.Context) (string, error) { return fakeSAToken, nil }},
 	}
 	if mutate != nil {
@@ -60,8 +62,8 @@ func TestRun(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		setup    func(*fakeAzure)
-		config   func(*Config, *fakeAzure)
+		setup    func(*probetest.Azure)
+		config   func(*Config, *probetest.Azure)
 		ok       bool
 		step     string
 		finding  string
@@ -70,34 +72,36 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "healthy", ok: true},
 		{name: "healthy under a prefix with Velero's directories", ok: true,
-			setup:  func(f *fakeAzure) { f.blobs["velero/cluster-a/backups/b1/velero-backup.json"] = []byte("{}") },
-			config: func(c *Config, _ *fakeAzure) { c.Target.Prefix = "cluster-a/" }},
-		{name: "wrong federated subject", setup: func(f *fakeAzure) { f.entraError = 700213 }, step: StepExchange, finding: "federated-credential-mismatch", code: "AADSTS700213"},
-		{name: "issuer without slash", setup: func(f *fakeAzure) { f.entraError = 700211 }, step: StepExchange, finding: "federated-credential-mismatch", code: "AADSTS700211"},
-		{name: "unknown AADSTS code", setup: func(f *fakeAzure) { f.entraError = 50000 }, step: StepExchange, finding: TokenExchangeFailed.ID, code: "AADSTS50000"},
-		{name: "no data role", setup: func(f *fakeAzure) { f.failOp["list"] = "AuthorizationPermissionMismatch" }, step: StepList, finding: "blob-data-role-missing", code: "AuthorizationPermissionMismatch"},
-		{name: "read-only role", setup: func(f *fakeAzure) { f.failOp["put"] = "AuthorizationPermissionMismatch" }, step: StepPut, finding: "blob-data-role-missing"},
-		{name: "network rules deny", setup: func(f *fakeAzure) { f.failOp["list"] = "AuthorizationFailure" }, step: StepList, finding: "storage-network-blocked"},
-		{name: "container missing", setup: func(f *fakeAzure) { delete(f.containers, "velero") }, step: StepList, finding: "container-not-found", code: "ContainerNotFound"},
-		{name: "shared key disabled with key auth", setup: func(f *fakeAzure) { f.failOp["list"] = "KeyBasedAuthenticationNotPermitted" },
-			config: func(c *Config, _ *fakeAzure) {
+			setup:  func(f *probetest.Azure) { f.Blobs["velero/cluster-a/backups/b1/velero-backup.json"] = []byte("{}") },
+			config: func(c *Config, _ *probetest.Azure) { c.Target.Prefix = "cluster-a/" }},
+		{name: "wrong federated subject", setup: func(f *probetest.Azure) { f.EntraError = 700213 }, step: StepExchange, finding: "federated-credential-mismatch", code: "AADSTS700213"},
+		{name: "issuer without slash", setup: func(f *probetest.Azure) { f.EntraError = 700211 }, step: StepExchange, finding: "federated-credential-mismatch", code: "AADSTS700211"},
+		{name: "unknown AADSTS code", setup: func(f *probetest.Azure) { f.EntraError = 50000 }, step: StepExchange, finding: TokenExchangeFailed.ID, code: "AADSTS50000"},
+		{name: "no data role", setup: func(f *probetest.Azure) { f.FailOp["list"] = "AuthorizationPermissionMismatch" }, step: StepList, finding: "blob-data-role-missing", code: "AuthorizationPermissionMismatch"},
+		{name: "read-only role", setup: func(f *probetest.Azure) { f.FailOp["put"] = "AuthorizationPermissionMismatch" }, step: StepPut, finding: "blob-data-role-missing"},
+		{name: "network rules deny", setup: func(f *probetest.Azure) { f.FailOp["list"] = "AuthorizationFailure" }, step: StepList, finding: "storage-network-blocked"},
+		{name: "container missing", setup: func(f *probetest.Azure) { delete(f.Containers, "velero") }, step: StepList, finding: "container-not-found", code: "ContainerNotFound"},
+		{name: "shared key disabled with key auth", setup: func(f *probetest.Azure) { f.FailOp["list"] = "KeyBasedAuthenticationNotPermitted" },
+			config: func(c *Config, _ *probetest.Azure) {
 				c.Target.UseAAD = false
 				c.StorageKey = "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktMDEyMzQ1Njc4OQ=="
 			}, step: StepList, finding: "shared-key-disabled"},
-		{name: "foreign directory under the prefix", setup: func(f *fakeAzure) { f.blobs["velero/other-tool/x"] = []byte("x") }, step: StepList, finding: ForeignDirs.ID, ok: false},
-		{name: "bytes differ on read", setup: func(f *fakeAzure) { f.corrupt = true }, step: StepGet, finding: ReadBackMismatch.ID},
-		{name: "delete does not delete", setup: func(f *fakeAzure) { f.keepOnDelete = true }, step: StepConfirmGone, finding: ProbeBlobLeft.ID, leftover: true},
-		{name: "blob endpoint refuses connections", config: func(c *Config, _ *fakeAzure) { c.Target.ServiceURL = "https://" + closedPort() + "/devstoreaccount1" },
+		{name: "foreign directory under the prefix", setup: func(f *probetest.Azure) { f.Blobs["velero/other-tool/x"] = []byte("x") }, step: StepList, finding: ForeignDirs.ID, ok: false},
+		{name: "bytes differ on read", setup: func(f *probetest.Azure) { f.Corrupt = true }, step: StepGet, finding: ReadBackMismatch.ID},
+		{name: "delete does not delete", setup: func(f *probetest.Azure) { f.KeepOnDelete = true }, step: StepConfirmGone, finding: ProbeBlobLeft.ID, leftover: true},
+		{name: "blob endpoint refuses connections", config: func(c *Config, _ *probetest.Azure) {
+			c.Target.ServiceURL = "https://" + closedPort() + "/devstoreaccount1"
+		},
 			step: StepTCP, finding: TCPFailed.ID},
-		{name: "untrusted certificate", config: func(c *Config, _ *fakeAzure) { c.Transport = &http.Transport{} }, step: StepTLS, finding: TLSFailed.ID},
-		{name: "proxy unreachable", config: func(c *Config, _ *fakeAzure) {
+		{name: "untrusted certificate", config: func(c *Config, _ *probetest.Azure) { c.Transport = &http.Transport{} }, step: StepTLS, finding: TLSFailed.ID},
+		{name: "proxy unreachable", config: func(c *Config, _ *probetest.Azure) {
 			proxy := &url.URL{Scheme: "http", Host: closedPort()}
 			c.Transport.Proxy = http.ProxyURL(proxy)
 		}, step: StepProxy, finding: ProxyFailed.ID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeAzure(t)
+			f := probetest.New(t)
 			if tt.setup != nil {
 				tt.setup(f)
 			}
@@ -125,14 +129,14 @@ func TestRun(t *testing.T) {
 					t.Errorf("code = %q, want %q", s.Code, tt.code)
 				}
 			}
-			f.mu.Lock()
-			left := len(f.blobs)
-			for k := range f.blobs {
+			f.Mu.Lock()
+			left := len(f.Blobs)
+			for k := range f.Blobs {
 				if !strings.Contains(k, BlobPrefix) {
 					left--
 				}
 			}
-			f.mu.Unlock()
+			f.Mu.Unlock()
 			if (left > 0) != tt.leftover {
 				t.Errorf("probe blobs left: %d, want leftover=%v", left, tt.leftover)
 			}
@@ -148,19 +152,19 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunSendsTheServiceAccountTokenOnlyToEntra(t *testing.T) {
-	f := newFakeAzure(t)
+	f := probetest.New(t)
 	res := Run(context.Background(), testConfig(f, nil))
 	if !res.OK {
 		t.Fatalf("steps: %s", stepNames(res))
 	}
-	if len(f.assertions) != 1 || f.assertions[0] != fakeSAToken {
-		t.Errorf("Entra got %d assertions, want the service account token once", len(f.assertions))
+	if len(f.Assertions) != 1 || f.Assertions[0] != fakeSAToken {
+		t.Errorf("Entra got %d assertions, want the service account token once", len(f.Assertions))
 	}
 }
 
 func TestRunKeepsGoingToDeleteAfterAFailedRead(t *testing.T) {
-	f := newFakeAzure(t)
-	f.failOp["get"] = "AuthorizationPermissionMismatch"
+	f := probetest.New(t)
+	f.FailOp["get"] = "AuthorizationPermissionMismatch"
 	res := Run(context.Background(), testConfig(f, nil))
 	if !strings.Contains(stepNames(res), "get=failed delete=ok confirm-gone=ok") {
 		t.Errorf("steps: %s", stepNames(res))
@@ -200,13 +204,13 @@ func (timeoutErr) Temporary() bool { return true }
 func TestRunTimesOutInsteadOfHanging(t *testing.T) {
 	hang := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer hang.Close()
-	f := newFakeAzure(t)
+	f := probetest.New(t)
 	cfg := testConfig(f, func(c *Config) {
 		c.Target.ServiceURL = hang.URL + "/devstoreaccount1"
 		c.Transport = hang.Client().Transport.(*http.Transport).Clone()
 	})
-	cfg.Identity.AuthorityHost = f.srv.URL + "/"
-	cfg.Transport.TLSClientConfig.RootCAs.AddCert(f.srv.Certificate())
+	cfg.Identity.AuthorityHost = f.Srv.URL + "/"
+	cfg.Transport.TLSClientConfig.RootCAs.AddCert(f.Srv.Certificate())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	res := Run(ctx, cfg)
@@ -219,15 +223,15 @@ func TestRunTimesOutInsteadOfHanging(t *testing.T) {
 }
 
 func TestCleanupBlobsTouchesNothingButOldProbeBlobs(t *testing.T) {
-	f := newFakeAzure(t)
+	f := probetest.New(t)
 	now := time.Now()
 	oldID, youngID := NewRunID(now.Add(-2*time.Hour)), NewRunID(now)
 	keep := []string{"velero/cluster-a/" + BlobPrefix + youngID, "velero/cluster-a/backups/b1/velero-backup.json", "velero/cluster-a/" + BlobPrefix + "not-a-run-id",
 		"velero/cluster-a/" + BlobPrefix + oldID + "/nested", "velero/" + BlobPrefix + oldID, "velero/cluster-a/" + BlobPrefix + oldID + "-suffix"}
 	for _, k := range keep {
-		f.blobs[k] = []byte("x")
+		f.Blobs[k] = []byte("x")
 	}
-	f.blobs["velero/cluster-a/"+BlobPrefix+oldID] = []byte("x")
+	f.Blobs["velero/cluster-a/"+BlobPrefix+oldID] = []byte("x")
 	cfg := testConfig(f, func(c *Config) { c.Target.Prefix = "cluster-a/" })
 	client, err := NewBlobClient(cfg)
 	if err != nil {
@@ -238,11 +242,11 @@ func TestCleanupBlobsTouchesNothingButOldProbeBlobs(t *testing.T) {
 		t.Fatalf("cleanup = %+v, %v", got, err)
 	}
 	for _, k := range keep {
-		if _, ok := f.blobs[k]; !ok {
+		if _, ok := f.Blobs[k]; !ok {
 			t.Errorf("cleanup deleted %s", k)
 		}
 	}
-	if len(f.blobs) != len(keep) {
-		t.Errorf("%d blobs left, want %d", len(f.blobs), len(keep))
+	if len(f.Blobs) != len(keep) {
+		t.Errorf("%d blobs left, want %d", len(f.Blobs), len(keep))
 	}
 }

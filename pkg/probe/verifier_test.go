@@ -9,15 +9,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe/probetest"
 )
 
-func verifierEnv(f *fakeAzure, tokenFile string) func(string) string {
-	env := map[string]string{clientIDEnv: "c0ffee00-aaaa-4bbb-8ccc-000000000001", tenantIDEnv: testTenant, federatedFileEnv: tokenFile, authorityHostEnv: f.srv.URL + "/"}
+func verifierEnv(f *probetest.Azure, tokenFile string) func(string) string {
+	env := map[string]string{clientIDEnv: "c0ffee00-aaaa-4bbb-8ccc-000000000001", tenantIDEnv: probetest.Tenant, federatedFileEnv: tokenFile, authorityHostEnv: f.Srv.URL + "/"}
 	return func(k string) string { return env[k] }
 }
 
 func TestVerify(t *testing.T) {
-	f := newFakeAzure(t)
+	f := probetest.New(t)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "azure-identity-token")
 	if err := os.WriteFile(tokenFile, []byte(fakeSAToken+"\n"), 0o600); err != nil {
@@ -25,12 +27,12 @@ func TestVerify(t *testing.T) {
 	}
 	caDir := filepath.Join(dir, "ca")
 	_ = os.Mkdir(caDir, 0o755)
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.srv.Certificate().Raw})
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.Srv.Certificate().Raw})
 	if err := os.WriteFile(filepath.Join(caDir, "ca.crt"), caPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args := VerifierArgs{RunID: "run-0badc0de", CABundleDir: caDir,
-		Target: Target{Container: "velero", ServiceURL: f.srv.URL + "/devstoreaccount1", Account: "devstoreaccount1", UseAAD: true}}
+		Target: Target{Container: "velero", ServiceURL: f.Srv.URL + "/devstoreaccount1", Account: "devstoreaccount1", UseAAD: true}}
 	tests := []struct {
 		name    string
 		getenv  func(string) string

@@ -1,4 +1,6 @@
-package probe
+// Package probetest is an Entra token endpoint and a Blob service in one TLS server, for tests of
+// the probe and the commands that run it.
+package probetest
 
 import (
 	"encoding/json"
@@ -13,51 +15,53 @@ import (
 	"testing"
 )
 
-// fakeAzure is an Entra token endpoint and a Blob service in one TLS server, with the real wire
+// Azure is an Entra token endpoint and a Blob service in one TLS server, with the real wire
 // formats the SDKs parse, and switches to fail each operation as Azure does.
-type fakeAzure struct {
-	srv *httptest.Server
+type Azure struct {
+	Srv *httptest.Server
 
-	mu    sync.Mutex
-	blobs map[string][]byte // container/name -> data
+	Mu    sync.Mutex
+	Blobs map[string][]byte // container/name -> data
 	// entraError, when set, is the AADSTS code the token endpoint answers with.
-	entraError int
-	// failOp maps an operation (list, put, get, delete, head) to a storage error code.
-	failOp map[string]string
+	EntraError int
+	// FailOp maps an operation (list, put, get, delete, head) to a storage error code.
+	FailOp map[string]string
 	// keepOnDelete leaves blobs in place (a delete that does nothing).
-	keepOnDelete bool
+	KeepOnDelete bool
 	// corrupt changes the bytes served by get.
-	corrupt      bool
-	assertions   []string
-	containers   map[string]bool
-	requestsSeen []string
+	Corrupt      bool
+	Assertions   []string
+	Containers   map[string]bool
+	RequestsSeen []string
 }
 
-func newFakeAzure(t *testing.T) *fakeAzure {
-	f := &fakeAzure{blobs: map[string][]byte{}, failOp: map[string]string{}, containers: map[string]bool{"velero": true}}
-	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+// New starts the server; t.Cleanup stops it.
+func New(t testing.TB) *Azure {
+	f := &Azure{Blobs: map[string][]byte{}, FailOp: map[string]string{}, Containers: map[string]bool{"velero": true}}
+	f.Srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Srv.Close)
 	return f
 }
 
-const testTenant = "11111111-2222-3333-4444-555555555555"
+// Tenant is the tenant the fake serves.
+const Tenant = "11111111-2222-3333-4444-555555555555"
 
-func (f *fakeAzure) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requestsSeen = append(f.requestsSeen, r.Method+" "+r.URL.Path)
+func (f *Azure) serve(w http.ResponseWriter, r *http.Request) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	f.RequestsSeen = append(f.RequestsSeen, r.Method+" "+r.URL.Path)
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/v2.0/.well-known/openid-configuration"):
-		base := f.srv.URL + "/" + testTenant
+		base := f.Srv.URL + "/" + Tenant
 		writeJSON(w, 200, map[string]any{"issuer": base + "/v2.0", "token_endpoint": base + "/oauth2/v2.0/token",
 			"authorization_endpoint": base + "/oauth2/v2.0/authorize", "jwks_uri": base + "/discovery/v2.0/keys",
 			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"pairwise"}, "id_token_signing_alg_values_supported": []string{"RS256"}})
 	case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
 		_ = r.ParseForm()
-		f.assertions = append(f.assertions, r.PostForm.Get("client_assertion"))
-		if f.entraError != 0 {
-			writeJSON(w, 400, map[string]any{"error": "invalid_client", "error_codes": []int{f.entraError},
-				"error_description": fmt.Sprintf("AADSTS%d: No matching federated identity record found for presented assertion subject 'system:serviceaccount:x:y'.", f.entraError)})
+		f.Assertions = append(f.Assertions, r.PostForm.Get("client_assertion"))
+		if f.EntraError != 0 {
+			writeJSON(w, 400, map[string]any{"error": "invalid_client", "error_codes": []int{f.EntraError},
+				"error_description": fmt.Sprintf("AADSTS%d: No matching federated identity record found for presented assertion subject 'system:serviceaccount:x:y'.", f.EntraError)})
 			return
 		}
 		writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": 3599, "access_token": "fake-access-token"})
@@ -66,7 +70,7 @@ func (f *fakeAzure) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeAzure) serveBlob(w http.ResponseWriter, r *http.Request) {
+func (f *Azure) serveBlob(w http.ResponseWriter, r *http.Request) {
 	// Path-style: /<account>/<container>[/<blob>].
 	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/"), "/", 3)
 	if len(parts) < 2 {
@@ -81,7 +85,7 @@ func (f *fakeAzure) serveBlob(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("comp") == "list" {
 		op = "list"
 	}
-	if code, ok := f.failOp[op]; ok {
+	if code, ok := f.FailOp[op]; ok {
 		status := 403
 		if code == "ContainerNotFound" {
 			status = 404
@@ -89,7 +93,7 @@ func (f *fakeAzure) serveBlob(w http.ResponseWriter, r *http.Request) {
 		storageErr(w, status, code)
 		return
 	}
-	if !f.containers[containerName] {
+	if !f.Containers[containerName] {
 		storageErr(w, 404, "ContainerNotFound")
 		return
 	}
@@ -99,11 +103,11 @@ func (f *fakeAzure) serveBlob(w http.ResponseWriter, r *http.Request) {
 		f.list(w, containerName, r.URL.Query().Get("prefix"), r.URL.Query().Get("delimiter"))
 	case "put":
 		data, _ := io.ReadAll(r.Body)
-		f.blobs[key] = data
+		f.Blobs[key] = data
 		w.Header().Set("ETag", `"0x1"`)
 		w.WriteHeader(201)
 	case "get", "head":
-		data, ok := f.blobs[key]
+		data, ok := f.Blobs[key]
 		if !ok {
 			if op == "head" {
 				w.Header().Set("x-ms-error-code", "BlobNotFound")
@@ -113,7 +117,7 @@ func (f *fakeAzure) serveBlob(w http.ResponseWriter, r *http.Request) {
 			storageErr(w, 404, "BlobNotFound")
 			return
 		}
-		if f.corrupt {
+		if f.Corrupt {
 			data = append([]byte("x"), data...)
 		}
 		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
@@ -123,12 +127,12 @@ func (f *fakeAzure) serveBlob(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write(data)
 		}
 	case "delete":
-		if _, ok := f.blobs[key]; !ok {
+		if _, ok := f.Blobs[key]; !ok {
 			storageErr(w, 404, "BlobNotFound")
 			return
 		}
-		if !f.keepOnDelete {
-			delete(f.blobs, key)
+		if !f.KeepOnDelete {
+			delete(f.Blobs, key)
 		}
 		w.WriteHeader(202)
 	}
@@ -138,7 +142,7 @@ type xmlBlob struct {
 	Name string `xml:"Name"`
 }
 
-func (f *fakeAzure) list(w http.ResponseWriter, containerName, prefix, delimiter string) {
+func (f *Azure) list(w http.ResponseWriter, containerName, prefix, delimiter string) {
 	type result struct {
 		XMLName  xml.Name  `xml:"EnumerationResults"`
 		Prefix   string    `xml:"Prefix"`
@@ -149,7 +153,7 @@ func (f *fakeAzure) list(w http.ResponseWriter, containerName, prefix, delimiter
 	res := result{Prefix: prefix}
 	seen := map[string]bool{}
 	var names []string
-	for k := range f.blobs {
+	for k := range f.Blobs {
 		names = append(names, k)
 	}
 	sort.Strings(names)
