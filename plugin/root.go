@@ -43,6 +43,7 @@ Identity and tells you, on one screen, why a BackupStorageLocation is not Availa
 		NewTrustedAccessCommand(factory, streams),
 		NewBSLCommand(factory, streams),
 		NewTriageCommand(factory, streams),
+		NewProbeCommand(factory, streams),
 	)
 	return cmd
 }
