@@ -48,8 +48,14 @@ var notSecretSuffixes = []string{
 	"header", "algorithm", "alg", "permissions", "required", "missing", "found", "error", "errors",
 }
 
+// fileExtensions end names that are files, not keys.
+var fileExtensions = []string{"go", "py", "js", "ts", "java", "cs", "rs", "c", "cc", "cpp", "h", "rb", "sh", "json", "yaml", "yml", "txt", "log", "pem", "crt", "cer", "pfx"}
+
 // classify says whether a name announces a secret value.
 func classify(name string) kind {
+	if i := strings.LastIndexByte(name, '.'); i > 0 && slices.Contains(fileExtensions, strings.ToLower(name[i+1:])) {
+		return notSecret // token_credential.go:62 is klog's source line, secret.yaml a file
+	}
 	norm := normalise(name)
 	if norm == "" || norm == "key" || norm == "keys" {
 		// Velero's object store logs an object's path as key=...; a real key there still meets the
@@ -202,8 +208,10 @@ func maskNamedValues(s, lower string) string {
 		if k == notSecret {
 			return
 		}
-		v, prose, ok := valueAfter(s, to, strings.HasPrefix(name, "-"))
-		if ok && !keepValue(k, prose, s[v.from:v.to]) {
+		v, prose, tight, ok := valueAfter(s, to, strings.HasPrefix(name, "-"))
+		// name:value with nothing between is a compound (system:serviceaccount:ns:external-secrets),
+		// unless the name is a credential's.
+		if ok && !(tight && k == generic) && !keepValue(k, prose, s[v.from:v.to]) {
 			masks = append(masks, v)
 		}
 	}
@@ -242,7 +250,7 @@ func skipEscapePrefix(s string, from, to int) int {
 // envPair masks the value of {"name": "AZURE_CLIENT_SECRET", "value": "..."} and its YAML form,
 // where the value follows on the next line; at is the end of the word "name".
 func envPair(s, lower string, at int) []span {
-	v, _, ok := valueAfter(s, at, false)
+	v, _, _, ok := valueAfter(s, at, false)
 	if !ok || classify(s[v.from:v.to]) == notSecret {
 		return nil
 	}
@@ -261,7 +269,7 @@ func envPair(s, lower string, at int) []span {
 		if start > 0 && isAlnum(s[start-1]) && (start < 2 || s[start-2] != '\\') {
 			continue
 		}
-		if val, _, ok := valueAfter(s, end, false); ok && !keepValue(credential, false, s[val.from:val.to]) {
+		if val, _, _, ok := valueAfter(s, end, false); ok && !keepValue(credential, false, s[val.from:val.to]) {
 			return []span{val}
 		}
 	}
@@ -270,8 +278,9 @@ func envPair(s, lower string, at int) []span {
 // valueAfter parses what follows a name: an optional closing quote (", \", \\\", ', %22), a
 // separator (=, :, %3D, %3A, \u003d, or a space after a --flag), an optional opening quote, and the
 // value up to its closing quote or, unquoted, up to the first character that ends a value in
-// logfmt, JSON, URLs and connection strings. prose is set for an unquoted "name: value".
-func valueAfter(s string, at int, flag bool) (v span, prose bool, ok bool) {
+// logfmt, JSON, URLs and connection strings. prose is set for an unquoted "name: value", tight for
+// an unquoted "name:value".
+func valueAfter(s string, at int, flag bool) (v span, prose, tight, ok bool) {
 	p := at
 	nameQuoted := false
 	if _, n := quoteAt(s, p); n > 0 {
@@ -300,8 +309,9 @@ func valueAfter(s string, at int, flag bool) (v span, prose bool, ok bool) {
 		sepColon = true
 	case flag && p > at && !nameQuoted:
 	default:
-		return span{}, false, false
+		return span{}, false, false, false
 	}
+	sepEnd := p
 	for p < len(s) && (s[p] == ' ' || s[p] == '\t') {
 		p++
 	}
@@ -322,9 +332,10 @@ func valueAfter(s string, at int, flag bool) (v span, prose bool, ok bool) {
 		end = indexFoldFrom(s, p, "%22")
 	}
 	if end <= p {
-		return span{}, false, false
+		return span{}, false, false, false
 	}
-	return span{p, end}, sepColon && !nameQuoted && n == 0, true
+	unquoted := sepColon && !nameQuoted && n == 0
+	return span{p, end}, unquoted && p > sepEnd, unquoted && p == sepEnd, true
 }
 
 // quoteAt reports the quote at p: '"' with any backslashes before it (n-1 of them), '\”, or '%'
