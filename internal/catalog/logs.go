@@ -60,7 +60,29 @@ var (
 		Explanation: "Velero's watches and lists fail, so it cannot read or update BackupStorageLocations; check the API server's health and any network policy on the namespace."})
 	InsufficientResources = findings.Define(findings.Definition{ID: "insufficient-resources", Severity: findings.SeverityError, Layer: findings.LayerPlatform,
 		Title:       "The backup pods cannot be scheduled",
-		Explanation: "No node has enough CPU or memory for the extension's pods (FailedScheduling: Insufficient cpu/memory)."})
+		Explanation: "No node has enough CPU or memory for the extension's pods, or none they may run on (FailedScheduling: Insufficient cpu/memory, an untolerated taint such as CriticalAddonsOnly, node affinity)."})
 	BSLUnavailable = findings.Define(findings.Definition{ID: "bsl-unavailable", Severity: findings.SeverityError, Layer: findings.LayerSymptom, Title: "BackupStorageLocation is Unavailable",
 		Explanation: "Velero validates the location every validationFrequency and marks it Unavailable when the check fails; no backup runs against it until it is Available again."})
+	CredentialsIncomplete = findings.Define(findings.Definition{ID: "credentials-incomplete", Severity: findings.SeverityError, Layer: findings.LayerCredential,
+		Title:       "Velero's credentials lack a required value",
+		Explanation: "Velero reads its credentials file (the BSL's credential or AZURE_CREDENTIALS_FILE) but a value the Azure plugin needs is empty: AZURE_TENANT_ID or AZURE_CLIENT_ID beside a secret, AZURE_SUBSCRIPTION_ID, or an AZURE_CLOUD_NAME it does not know. With workload identity and useAAD=true the file needs none of them."})
+	StorageAccountDisabled = findings.Define(findings.Definition{ID: "storage-account-disabled", Severity: findings.SeverityError, Layer: findings.LayerStorage,
+		Title:       "The storage account is disabled",
+		Explanation: "Azure Storage answers every request with 403 AccountIsDisabled, for example when its subscription is disabled; nothing can be written until the account is enabled again."})
+	StorageTokenRejected = findings.Define(findings.Definition{ID: "storage-token-rejected", Severity: findings.SeverityError, Layer: findings.LayerStorage,
+		Title:       "The storage account rejects the identity's token",
+		Explanation: "Entra issued a token but Blob Storage answers 401 InvalidAuthenticationInfo: the token is for another tenant or audience, typically an identity in a different tenant from the storage account."})
+	BackupStoreForeignContent = findings.Define(findings.Definition{ID: "backup-store-foreign-content", Severity: findings.SeverityError, Layer: findings.LayerConfig,
+		Title:       "The blob container holds data that is not Velero's",
+		Explanation: "Velero refuses a backup store whose top level has directories other than its own (backups, restores, kopia, ...): the container or prefix is shared with another tool or another Velero. Give the location its own container or a prefix."})
+	ExtensionHelmFailed = findings.Define(findings.Definition{ID: "extension-helm-failed", Severity: findings.SeverityError, Layer: findings.LayerPlatform,
+		Title:       "The backup extension's Helm release failed",
+		Explanation: "The AKS extension manager installs azure-aks-backup as a Helm release with atomic set; when its pods or jobs do not become ready in time the release is rolled back or uninstalled and the extension stays Failed. Pods that cannot be scheduled, blocked images and admission policies are the usual reasons.",
+		ExplainedBy: []string{"insufficient-resources", "extension-admission-denied", "extension-dataplane-denied", "extension-egress-blocked", "apiserver-unreachable"}})
+	ExtensionAdmissionDenied = findings.Define(findings.Definition{ID: "extension-admission-denied", Severity: findings.SeverityError, Layer: findings.LayerPlatform,
+		Title:       "An admission policy blocks the backup extension's pods",
+		Explanation: "An admission webhook (Azure Policy/Gatekeeper, Kyverno) denies the extension's pods or jobs, for example because images from mcr.microsoft.com/azurebackup are not on an allowed list."})
+	ExtensionDataPlaneDenied = findings.Define(findings.Definition{ID: "extension-dataplane-denied", Severity: findings.SeverityError, Layer: findings.LayerPlatform,
+		Title:       "The extension agent's data plane calls are refused",
+		Explanation: "The extension agent gets 403 This traffic is not authorized from <region>.dp.kubernetesconfiguration.azure.com: the name resolves to a private endpoint (an Azure Arc private link scope sharing the VNet or private DNS), so the extension cannot be installed or updated."})
 )
