@@ -244,3 +244,46 @@ func TestTimedOutPermissionCheckIsNotBadInput(t *testing.T) {
 	out, errOut, err := run(t, &fakeFactory{client: client}, "", "restart", "--timeout", "1s")
 	expectRun(t, out, errOut, err, exitcode.Failed, []string{"gave up after --timeout 1s", "did not answer in time"}, []string{"lacks RBAC permission"})
 }
+
+// TestKubeconfigProblemsAreBadInput: a kubeconfig that cannot give a client is exit 2, named.
+func TestKubeconfigProblemsAreBadInput(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("apiVersion: v1\nkind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kubelogin := filepath.Join(dir, "aks")
+	if err := os.WriteFile(kubelogin, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: aks
+  cluster: {server: "https://127.0.0.1:1"}
+contexts:
+- name: aks
+  context: {cluster: aks, user: clusterUser_rg_aks}
+current-context: aks
+users:
+- name: clusterUser_rg_aks
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin, args: [get-token]}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	tests := []struct {
+		kubeconfig string
+		want       []string
+	}{
+		{empty, []string{"--kubeconfig " + empty + " has no contexts"}},
+		{filepath.Join(dir, "absent"), []string{"--kubeconfig " + filepath.Join(dir, "absent") + " does not exist"}},
+		{kubelogin, []string{`kubeconfig user "clusterUser_rg_aks" runs kubelogin, which is not on PATH; install it`}},
+	}
+	for _, tc := range tests {
+		for _, command := range [][]string{{"bsl"}, {"identity", "status"}, {"restart"}, {"triage"}} {
+			t.Run(filepath.Base(tc.kubeconfig)+" "+strings.Join(command, " "), func(t *testing.T) {
+				out, errOut, err := runReal(t, append([]string{"--kubeconfig", tc.kubeconfig}, command...)...)
+				expectRun(t, out, errOut, err, exitcode.InvalidInput, tc.want, []string{"no kubeconfig found", "unreachable"})
+			})
+		}
+	}
+}
