@@ -59,9 +59,11 @@ type ProbeOptions struct {
 	dynamic   dynamic.Interface
 	now       func() time.Time
 	newRunID  func() string
-	// transport is the HTTP transport of local mode (nil: Go's default); tests set it.
-	transport *http.Transport
 }
+
+// probeTransport is local mode's HTTP transport (nil: Go's default, with HTTPS_PROXY and SSL_CERT_FILE);
+// tests replace it to trust their fake Azure.
+var probeTransport = func() *http.Transport { return nil }
 
 // probeTargetFlags select and override the storage target; probe and probe cleanup share them.
 type probeTargetFlags struct {
@@ -245,6 +247,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		}
 	}
 	rep := probe.NewReport(identity.APIVersion, o.component.Namespace, o.component.ServiceAccount, mode)
+	rep.Selector = o.profile.SelectorFlags()
 	for _, f := range notes {
 		rep.AddFinding(f)
 	}
@@ -294,7 +297,7 @@ func (o *ProbeOptions) progress(line string) {
 }
 
 func (o *ProbeOptions) config(t probe.Target, runID, mode string) probe.Config {
-	return probe.Config{RunID: runID, Mode: mode, Target: t, Network: !o.NoNetworkChecks, Transport: o.transport, Now: o.now,
+	return probe.Config{RunID: runID, Mode: mode, Target: t, Network: !o.NoNetworkChecks, Transport: probeTransport(), Now: o.now,
 		ResourceManager: cloud.ServiceConfiguration{Endpoint: o.cloud.ResourceManagerEndpoint, Audience: o.cloud.ResourceManagerAudience}}
 }
 

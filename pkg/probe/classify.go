@@ -14,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact"
 )
 
@@ -31,20 +32,20 @@ var aadstsCode = regexp.MustCompile(`AADSTS(\d+)`)
 
 // aadstsFindings maps Entra's error codes to catalog IDs (see the triage catalog for the texts).
 var aadstsFindings = map[string]string{
-	"70021": "federated-credential-mismatch", "700211": "federated-credential-mismatch", "700212": "federated-credential-mismatch", "700213": "federated-credential-mismatch",
-	"700016": "application-not-found", "90002": "tenant-not-found", "900023": "tenant-not-found",
-	"50166": "oidc-issuer-unreachable", "90061": "oidc-issuer-unreachable", "700024": "client-assertion-expired",
-	"7000215": "client-secret-invalid", "7000222": "client-secret-invalid",
+	"70021": catalog.FederatedCredentialMismatch.ID, "700211": catalog.FederatedCredentialMismatch.ID, "700212": catalog.FederatedCredentialMismatch.ID,
+	"700213": catalog.FederatedCredentialMismatch.ID, "700016": catalog.ApplicationNotFound.ID, "90002": catalog.TenantNotFound.ID, "900023": catalog.TenantNotFound.ID,
+	"50166": catalog.OIDCIssuerUnreachable.ID, "90061": catalog.OIDCIssuerUnreachable.ID, "700024": catalog.ClientAssertionExpired.ID,
+	"7000215": catalog.ClientSecretInvalid.ID, "7000222": catalog.ClientSecretInvalid.ID,
 }
 
 // storageFindings maps Blob Storage's x-ms-error-code values to catalog IDs.
 var storageFindings = map[string]string{
-	"AuthorizationPermissionMismatch":    "blob-data-role-missing",
-	"AuthorizationFailure":               "storage-network-blocked",
-	"ContainerNotFound":                  "container-not-found",
-	"KeyBasedAuthenticationNotPermitted": "shared-key-disabled",
-	"InvalidAuthenticationInfo":          StorageTokenRejected.ID,
-	"AccountIsDisabled":                  StorageRequestFailed.ID,
+	"AuthorizationPermissionMismatch":    catalog.BlobDataRoleMissing.ID,
+	"AuthorizationFailure":               catalog.StorageNetworkBlocked.ID,
+	"ContainerNotFound":                  catalog.ContainerNotFound.ID,
+	"KeyBasedAuthenticationNotPermitted": catalog.SharedKeyDisabled.ID,
+	"InvalidAuthenticationInfo":          catalog.StorageTokenRejected.ID,
+	"AccountIsDisabled":                  catalog.StorageAccountDisabled.ID,
 }
 
 // Classify names the catalog entry for an error from Entra, Blob Storage, ARM or the network.
@@ -76,9 +77,9 @@ func Classify(err error, blobHost string, sharedKey bool) Failure {
 		}
 		switch {
 		case respErr.ErrorCode == "AuthenticationFailed" && sharedKey:
-			f.FindingID = "storage-key-misconfigured"
+			f.FindingID = catalog.StorageKeyMisconfigured.ID
 		case respErr.StatusCode == http.StatusUnauthorized || respErr.ErrorCode == "AuthenticationFailed":
-			f.FindingID = StorageTokenRejected.ID
+			f.FindingID = catalog.StorageTokenRejected.ID
 		case respErr.StatusCode == http.StatusProxyAuthRequired:
 			f.FindingID = ProxyFailed.ID
 		default:
@@ -96,7 +97,7 @@ func classifyNetwork(err error, blobHost string) string {
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		if blobHost != "" && strings.EqualFold(strings.TrimSuffix(dnsErr.Name, "."), hostOnly(blobHost)) {
-			return "storage-uri-invalid"
+			return catalog.StorageURIInvalid.ID
 		}
 		return DNSFailed.ID
 	}
@@ -114,11 +115,11 @@ func classifyNetwork(err error, blobHost string) string {
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
 		errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err) {
-		return TCPFailed.ID
+		return catalog.ExtensionEgressBlocked.ID
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {
-		return TCPFailed.ID
+		return catalog.ExtensionEgressBlocked.ID
 	}
 	return StorageRequestFailed.ID
 }

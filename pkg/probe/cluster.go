@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 )
 
 // Labels on everything cluster mode creates; cleanup finds crash leftovers by AppLabel.
@@ -314,7 +316,7 @@ func ExplainEgress(res *Result, policies []string) {
 	}
 	for i := range res.Steps {
 		s := &res.Steps[i]
-		if s.Status == StatusFailed && (s.FindingID == TCPFailed.ID || (s.FindingID == DNSFailed.ID && strings.Contains(s.Detail, "timeout"))) {
+		if s.Status == StatusFailed && (s.FindingID == catalog.ExtensionEgressBlocked.ID || (s.FindingID == DNSFailed.ID && strings.Contains(s.Detail, "timeout"))) {
 			s.FindingID = EgressDenied.ID
 			s.Detail = fmt.Sprintf("NetworkPolicy %s restricts the pod's egress: %s", strings.Join(policies, ", "), s.Detail)
 		}

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 )
 
 func testPod() *corev1.Pod {
@@ -83,7 +85,7 @@ func terminated(message string, code int32) func(*corev1.Pod) {
 func verifierResult(t *testing.T, ok bool) string {
 	res := Result{RunID: "abc-0123abcd", Mode: "cluster", OK: ok, Steps: []Step{{Name: StepList, Status: StatusOK}}}
 	if !ok {
-		res.Steps[0] = Step{Name: StepTCP, Status: StatusFailed, FindingID: TCPFailed.ID, Detail: "dial tcp: i/o timeout"}
+		res.Steps[0] = Step{Name: StepTCP, Status: StatusFailed, FindingID: catalog.ExtensionEgressBlocked.ID, Detail: "dial tcp: i/o timeout"}
 	}
 	data, err := json.Marshal(res)
 	if err != nil {
@@ -172,7 +174,7 @@ func TestExplainEgress(t *testing.T) {
 	if err != nil || strings.Join(names, ",") != "deny-egress" {
 		t.Fatalf("policies = %v, %v", names, err)
 	}
-	res := &Result{Steps: []Step{{Name: StepTCP, Status: StatusFailed, FindingID: TCPFailed.ID}, {Name: StepList, Status: StatusSkipped}}}
+	res := &Result{Steps: []Step{{Name: StepTCP, Status: StatusFailed, FindingID: catalog.ExtensionEgressBlocked.ID}, {Name: StepList, Status: StatusSkipped}}}
 	ExplainEgress(res, names)
 	if res.Steps[0].FindingID != EgressDenied.ID || !strings.Contains(res.Steps[0].Detail, "deny-egress") {
 		t.Errorf("step = %+v", res.Steps[0])

@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 )
 
 // Workload identity's names (azure-workload-identity).
@@ -66,7 +68,7 @@ func ReadWiring(ctx context.Context, client kubernetes.Interface, c Component, c
 	sa, err := client.CoreV1().ServiceAccounts(c.Namespace).Get(ctx, c.ServiceAccount, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		fail("serviceaccount-missing", fmt.Sprintf("service account %s/%s does not exist", c.Namespace, c.ServiceAccount), true)
+		fail(catalog.ServiceAccountMissing.ID, fmt.Sprintf("service account %s/%s does not exist", c.Namespace, c.ServiceAccount), true)
 		return w
 	case err != nil:
 		fail(StorageRequestFailed.ID, "reading the service account: "+oneLine(err), true)
@@ -104,11 +106,11 @@ func ReadWiring(ctx context.Context, client kubernetes.Interface, c Component, c
 	}
 	switch {
 	case w.ClientID == "":
-		fail("wi-client-id-missing", fmt.Sprintf("service account %s/%s has no %s annotation (or give --client-id)", c.Namespace, c.ServiceAccount, ClientIDKey), true)
+		fail(catalog.WIClientIDMissing.ID, fmt.Sprintf("service account %s/%s has no %s annotation (or give --client-id)", c.Namespace, c.ServiceAccount, ClientIDKey), true)
 	case w.TenantID == "":
 		fail(TokenExchangeFailed.ID, fmt.Sprintf("no tenant ID: service account %s/%s has no %s annotation and no running pod shows the webhook's default; give --tenant-id", c.Namespace, c.ServiceAccount, TenantIDKey), true)
 	case w.LabelMissing:
-		fail("wi-label-missing", fmt.Sprintf("deployment %s/%s's pod template lacks the label %s: \"true\", so the webhook gives its pods no identity", c.Namespace, c.Deployment, UseLabel), false)
+		fail(catalog.WILabelMissing.ID, fmt.Sprintf("deployment %s/%s's pod template lacks the label %s: \"true\", so the webhook gives its pods no identity", c.Namespace, c.Deployment, UseLabel), false)
 	}
 	return w
 }

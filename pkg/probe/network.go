@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 )
 
 // dialTimeout bounds each network check: a dropped SYN shows as a timeout, not a hang.
@@ -53,7 +55,7 @@ func (r *runner) checkNetwork(ctx context.Context, rawURL string) {
 		return err
 	})
 	if r.failed {
-		r.overrideLast(TCPFailed.ID)
+		r.overrideLast(catalog.ExtensionEgressBlocked.ID)
 		return
 	}
 	defer conn.Close()
@@ -70,7 +72,7 @@ func (r *runner) checkNetwork(ctx context.Context, rawURL string) {
 // the TLS step is a TLS problem, whatever the error text says.
 func (r *runner) overrideLast(id string) {
 	last := &r.res.Steps[len(r.res.Steps)-1]
-	if last.Status != StatusFailed || last.FindingID == "storage-uri-invalid" || last.FindingID == DNSFailed.ID {
+	if last.Status != StatusFailed || last.FindingID == catalog.StorageURIInvalid.ID || last.FindingID == DNSFailed.ID {
 		return
 	}
 	last.FindingID = id

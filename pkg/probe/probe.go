@@ -24,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 )
 
@@ -244,13 +245,13 @@ func (r *runner) run(ctx context.Context) {
 				client, err = azblob.NewClientWithSharedKeyCredential(t.ServiceURL, kc, &azblob.ClientOptions{ClientOptions: r.clientOptions()})
 			}
 			if err != nil {
-				r.add(Step{Name: StepList, Status: StatusFailed, FindingID: "storage-key-misconfigured", Detail: "building the shared key client failed: " + oneLine(err)})
+				r.add(Step{Name: StepList, Status: StatusFailed, FindingID: catalog.StorageKeyMisconfigured.ID, Detail: "building the shared key client failed: " + oneLine(err)})
 			}
 		}
 	} else if !r.failed {
 		var err error
 		if client, err = azblob.NewClient(t.ServiceURL, cred, &azblob.ClientOptions{ClientOptions: r.clientOptions()}); err != nil {
-			r.add(Step{Name: StepList, Status: StatusFailed, FindingID: "storage-uri-invalid", Detail: oneLine(err)})
+			r.add(Step{Name: StepList, Status: StatusFailed, FindingID: catalog.StorageURIInvalid.ID, Detail: oneLine(err)})
 		}
 	}
 	if r.failed {
@@ -272,7 +273,7 @@ func (r *runner) storageSteps(ctx context.Context, client *azblob.Client) {
 	})
 	if !r.failed && len(foreign) > 0 {
 		last := &r.res.Steps[len(r.res.Steps)-1]
-		last.Status, last.FindingID = StatusWarning, ForeignDirs.ID
+		last.Status, last.FindingID = StatusWarning, catalog.BackupStoreForeignContent.ID
 		last.Detail = fmt.Sprintf("Velero's validation would fail: invalid top-level directories %v under %q", foreign, t.Prefix)
 	}
 	blob := r.res.Blob

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe/probetest"
 )
 
@@ -86,13 +87,13 @@ func TestRun(t *testing.T) {
 				c.Target.UseAAD = false
 				c.StorageKey = "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktMDEyMzQ1Njc4OQ=="
 			}, step: StepList, finding: "shared-key-disabled"},
-		{name: "foreign directory under the prefix", setup: func(f *probetest.Azure) { f.Blobs["velero/other-tool/x"] = []byte("x") }, step: StepList, finding: ForeignDirs.ID, ok: false},
+		{name: "foreign directory under the prefix", setup: func(f *probetest.Azure) { f.Blobs["velero/other-tool/x"] = []byte("x") }, step: StepList, finding: catalog.BackupStoreForeignContent.ID, ok: false},
 		{name: "bytes differ on read", setup: func(f *probetest.Azure) { f.Corrupt = true }, step: StepGet, finding: ReadBackMismatch.ID},
 		{name: "delete does not delete", setup: func(f *probetest.Azure) { f.KeepOnDelete = true }, step: StepConfirmGone, finding: ProbeBlobLeft.ID, leftover: true},
 		{name: "blob endpoint refuses connections", config: func(c *Config, _ *probetest.Azure) {
 			c.Target.ServiceURL = "https://" + closedPort() + "/devstoreaccount1"
 		},
-			step: StepTCP, finding: TCPFailed.ID},
+			step: StepTCP, finding: catalog.ExtensionEgressBlocked.ID},
 		{name: "untrusted certificate", config: func(c *Config, _ *probetest.Azure) { c.Transport = &http.Transport{} }, step: StepTLS, finding: TLSFailed.ID},
 		{name: "proxy unreachable", config: func(c *Config, _ *probetest.Azure) {
 			proxy := &url.URL{Scheme: "http", Host: closedPort()}
@@ -180,11 +181,11 @@ func TestClassify(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"blob host does not resolve", &net.DNSError{Err: "no such host", Name: "labstorage.blob.core.windows.net", IsNotFound: true}, "storage-uri-invalid"},
+		{"blob host does not resolve", &net.DNSError{Err: "no such host", Name: "labstorage.blob.core.windows.net", IsNotFound: true}, catalog.StorageURIInvalid.ID},
 		{"entra host does not resolve", &net.DNSError{Err: "no such host", Name: "login.microsoftonline.com", IsNotFound: true}, DNSFailed.ID},
 		{"proxy", errors.New(`Get "https://x": proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused`), ProxyFailed.ID},
 		{"tls", errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"), TLSFailed.ID},
-		{"timeout", &net.OpError{Op: "dial", Err: timeoutErr{}}, TCPFailed.ID},
+		{"timeout", &net.OpError{Op: "dial", Err: timeoutErr{}}, catalog.ExtensionEgressBlocked.ID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

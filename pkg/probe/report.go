@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact"
 )
@@ -21,6 +22,8 @@ type Report struct {
 	// Findings not tied to one location: the wiring of the component, the fallback to local mode.
 	Findings []findings.Finding `json:"findings,omitempty"`
 	Summary  findings.Summary   `json:"summary"`
+	// Selector is the flags that select the component again (" --profile velero -n ns"), for fixes.
+	Selector string `json:"-"`
 }
 
 // NewReport starts a report; apiVersion is the tool's schema version (identity.APIVersion).
@@ -30,7 +33,7 @@ func NewReport(apiVersion, namespace, serviceAccount, mode string) *Report {
 
 // Add finalizes a result's findings and adds it.
 func (r *Report) Add(res *Result) {
-	Finalize(res, r.Namespace)
+	Finalize(res, r.Namespace, r.Selector)
 	r.Results = append(r.Results, res)
 	r.summarize()
 }
@@ -60,8 +63,9 @@ func (r *Report) OK() bool {
 	return r.Summary.Errors == 0
 }
 
-// Finalize turns the failed (and warning) steps into findings with fixes.
-func Finalize(res *Result, namespace string) {
+// Finalize turns the failed (and warning) steps into findings with fixes; selector is the flags that
+// select the component in the fix commands.
+func Finalize(res *Result, namespace, selector string) {
 	res.Findings = nil
 	object := "container/" + res.Target.Container
 	if res.Target.BSL != "" {
@@ -75,7 +79,7 @@ func Finalize(res *Result, namespace string) {
 		if !ok {
 			def = StorageRequestFailed
 		}
-		f := def.New(object, StepMessage(s), Remediation(s.FindingID, namespace, res.Target)...)
+		f := def.New(object, StepMessage(s), Remediation(s.FindingID, namespace, selector, res.Target)...)
 		f.Component = res.Target.BSL
 		res.Findings = append(res.Findings, f)
 	}
@@ -106,31 +110,31 @@ func StepMessage(s Step) string {
 }
 
 // Remediation gives the fix for a probe finding.
-func Remediation(id, namespace string, t Target) []string {
-	rerun := "kubectl aksbackup probe -n " + namespace
+func Remediation(id, namespace, selector string, t Target) []string {
+	rerun := "kubectl aksbackup probe" + selector
 	if t.BSL != "" {
 		rerun += " --bsl " + t.BSL
 	}
 	switch id {
-	case "blob-data-role-missing":
-		return []string{"kubectl aksbackup identity configure -n " + namespace + " --yes   # grants Storage Blob Data Contributor on the account",
+	case catalog.BlobDataRoleMissing.ID:
+		return []string{"kubectl aksbackup identity configure" + selector + " --yes   # grants Storage Blob Data Contributor on the account",
 			"role assignments take up to 10 minutes to apply; then: " + rerun}
 	case "federated-credential-mismatch", "application-not-found", "tenant-not-found", "oidc-issuer-unreachable":
-		return []string{"kubectl aksbackup identity status -n " + namespace + "   # shows the issuer and subject the credential needs",
-			"kubectl aksbackup identity configure -n " + namespace + " --yes", rerun}
-	case "wi-label-missing", "wi-client-id-missing", "wi-not-injected":
-		return []string{"kubectl aksbackup identity configure -n " + namespace + " --yes", rerun}
+		return []string{"kubectl aksbackup identity status" + selector + "   # shows the issuer and subject the credential needs",
+			"kubectl aksbackup identity configure" + selector + " --yes", rerun}
+	case catalog.WILabelMissing.ID, catalog.WIClientIDMissing.ID, catalog.WINotInjected.ID:
+		return []string{"kubectl aksbackup identity configure" + selector + " --yes", rerun}
 	case "container-not-found":
 		return []string{fmt.Sprintf("az storage container create --name %s --account-name %s --auth-mode login", t.Container, t.Account)}
 	case "storage-network-blocked":
 		return []string{fmt.Sprintf("az storage account network-rule add --account-name %s --subnet <AKS node subnet ID>   # or a private endpoint", t.Account),
 			fmt.Sprintf("az storage account show -n %s --query networkRuleSet", t.Account)}
-	case "shared-key-disabled", "storage-key-misconfigured":
+	case "shared-key-disabled", catalog.StorageKeyMisconfigured.ID:
 		if t.BSL != "" {
 			return []string{fmt.Sprintf(`kubectl patch bsl -n %s %s --type merge -p '{"spec":{"config":{"useAAD":"true"}}}'`, namespace, t.BSL), rerun}
 		}
 		return []string{"probe again with --use-aad"}
-	case "storage-uri-invalid":
+	case catalog.StorageURIInvalid.ID:
 		return []string{"check the BSL's storageAccount / storageAccountURI and the cloud (--cloud, --cloud-config)", rerun}
 	case TLSFailed.ID:
 		return []string{"kubectl create configmap -n " + namespace + " proxy-ca --from-file=ca.crt=<your proxy CA>", rerun + " --ca-bundle-configmap proxy-ca"}
@@ -139,7 +143,7 @@ func Remediation(id, namespace string, t Target) []string {
 	case ProxyFailed.ID:
 		return []string{"kubectl get deploy -n " + namespace + " -o yaml | grep -A1 -E 'HTTPS?_PROXY|NO_PROXY'   # is the proxy reachable, and the host allowed?"}
 	case ProbeBlobLeft.ID:
-		return []string{"kubectl aksbackup probe cleanup -n " + namespace}
+		return []string{"kubectl aksbackup probe cleanup" + selector}
 	case VerifierImagePull.ID:
 		return []string{rerun + " --image <your-registry>/aksbackup-verifier:<version>   # see the README for mirroring the image", rerun + " --mode local"}
 	case VerifierUnschedulable.ID:

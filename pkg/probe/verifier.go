@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 )
 
 // VerifierArgs are the in-cluster verifier's inputs; the plugin passes them as flags.
@@ -48,7 +50,7 @@ func Verify(ctx context.Context, a VerifierArgs, getenv func(string) string, now
 	}
 	env.LatencyMS = ms(now().Sub(start))
 	if len(missing) > 0 {
-		env.Status, env.FindingID = StatusFailed, "wi-not-injected"
+		env.Status, env.FindingID = StatusFailed, catalog.WINotInjected.ID
 		env.Detail = "the workload identity webhook injected no " + strings.Join(missing, ", ") + " into the verifier pod"
 		return Blocked(cfg, env)
 	}
@@ -61,7 +63,7 @@ func Verify(ctx context.Context, a VerifierArgs, getenv func(string) string, now
 		err = errors.New("the file does not hold a JWT")
 	}
 	if err != nil {
-		tokenStep.Status, tokenStep.FindingID, tokenStep.Detail = StatusFailed, "token-file-unreadable", oneLine(err)
+		tokenStep.Status, tokenStep.FindingID, tokenStep.Detail = StatusFailed, catalog.TokenFileUnreadable.ID, oneLine(err)
 		return Blocked(cfg, env, tokenStep)
 	}
 	transport, err := verifierTransport(a.CABundleDir)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe/probetest"
 )
 
@@ -42,8 +43,8 @@ func TestVerify(t *testing.T) {
 		finding string
 	}{
 		{name: "healthy with the mounted CA bundle", getenv: verifierEnv(f, tokenFile), ok: true},
-		{name: "not injected", getenv: func(k string) string { return "" }, step: StepEnv, finding: "wi-not-injected"},
-		{name: "token file missing", getenv: verifierEnv(f, filepath.Join(dir, "nope")), step: StepTokenFile, finding: "token-file-unreadable"},
+		{name: "not injected", getenv: func(k string) string { return "" }, step: StepEnv, finding: catalog.WINotInjected.ID},
+		{name: "token file missing", getenv: verifierEnv(f, filepath.Join(dir, "nope")), step: StepTokenFile, finding: catalog.TokenFileUnreadable.ID},
 		{name: "no CA bundle: the proxy's CA is not trusted", getenv: verifierEnv(f, tokenFile), args: func(a *VerifierArgs) { a.CABundleDir = "" }, step: StepTLS, finding: TLSFailed.ID},
 		{name: "empty CA bundle", getenv: verifierEnv(f, tokenFile), args: func(a *VerifierArgs) { a.CABundleDir = t.TempDir() }, step: StepTLS, finding: TLSFailed.ID},
 	}
