@@ -56,15 +56,17 @@ func NewTriageCommand(factory kube.Factory, streams genericiooptions.IOStreams) 
 		Use:   "triage",
 		Short: "Name the root cause of a failing backup setup from Velero's logs",
 		Long: `Reads the velero container's logs of every replica of the profile's backup deployment (or saved
-logs with --file, plain or gzip; - is standard input), together with the BackupStorageLocations'
-messages and the pods' state, and matches them against a catalog of known root causes: workload
-identity not injected, federated credential mismatches (AADSTS codes), missing blob roles, network
-rules, missing containers, plugin crashes and more. Findings are ranked root cause first, repeats
-grouped with a count and first/last time, secrets redacted.
+logs with --file: plain, gzip or bzip2, UTF-8 or UTF-16; - is standard input), together with the
+BackupStorageLocations' messages and the pods' state, and matches them against a catalog of known
+root causes: workload identity not injected, federated credential mismatches (AADSTS codes),
+missing blob roles, network rules, missing containers, plugin crashes and more. Findings are ranked
+root cause first, repeats grouped with a count and first/last time, secrets redacted.
 
 Formats read: logrus text, JSON lines, klog, and free text (kubectl describe output, Azure SDK
 error blocks, BackupStorageLocation messages). Exit codes: 0 nothing wrong found, 1 an error
-finding, 2 bad input, 3 the cluster or a file could not be read (also: no answer within --timeout).`,
+finding, 2 bad input (also a file triage cannot read: xz, zstd, zip, binary data; or only empty
+files), 3 the cluster or a file could not be read (also: no answer within --timeout; a file cut
+short, such as a truncated gzip, after the report on the part that was read).`,
 		Example: `  # The AKS Backup extension's Velero, live
   kubectl aksbackup triage
 
@@ -81,7 +83,7 @@ finding, 2 bad input, 3 the cluster or a file could not be read (also: no answer
 	}
 	o.Profile.AddFlags(cmd)
 	addOutputFlag(cmd, &o.Output, "table")
-	cmd.Flags().StringArrayVarP(&o.Files, "file", "f", nil, "Read this saved log instead of the cluster (repeat for several; - reads standard input; gzip is detected)")
+	cmd.Flags().StringArrayVarP(&o.Files, "file", "f", nil, "Read this saved log instead of the cluster (repeat for several; - reads standard input; gzip, bzip2 and UTF-16 are detected)")
 	cmd.Flags().BoolVarP(&o.Previous, "previous", "p", false, "Read the previous instance of the container (after a restart or crash)")
 	cmd.Flags().DurationVar(&o.Since, "since", 0, "Only read logs newer than this, e.g. 30m or 2h (default: all the kubelet kept)")
 	cmd.Flags().StringVarP(&o.Container, "container", "c", "", "Container to read (default: the profile's storage container, velero)")
@@ -176,16 +178,18 @@ func (o *TriageOptions) Run(ctx context.Context) error {
 	}
 	a := triage.NewAnalyzer(triage.Context{"namespace": o.profile.Namespace})
 	var notes []string
+	// incomplete is set when a file could be read only part-way: the report says what that part
+	// holds, then the command fails.
+	var incomplete error
 	if o.fromCluster {
 		var err error
 		if notes, err = o.scanCluster(ctx, a); err != nil {
 			return err
 		}
 	} else {
-		for _, f := range o.Files {
-			if err := o.scanFile(a, f); err != nil {
-				return err
-			}
+		var err error
+		if notes, incomplete, err = o.scanFiles(a); err != nil {
+			return err
 		}
 	}
 	rep := a.Report()
@@ -209,27 +213,65 @@ func (o *TriageOptions) Run(ctx context.Context) error {
 		}
 		fmt.Fprintf(o.Out, "\n%s\n", findings.SummaryLine(findings.Summarize(rep.Findings)))
 	}
+	if incomplete != nil {
+		return incomplete
+	}
 	if findings.HasErrors(rep.Findings) {
 		return exitcode.ErrFindings
 	}
 	return nil
 }
 
-func (o *TriageOptions) scanFile(a *triage.Analyzer, path string) error {
+// scanFiles reads every --file, so that no input is silently taken for a healthy log:
+//   - a file in a form triage does not read (xz, zstd, zip, binary data...) stops the command
+//     before any report: exit 2, with how to give the text instead;
+//   - a file whose reading stops part-way (a truncated gzip) is analysed as far as it was read;
+//     the report is printed and the command then fails: exit 3, as for any read that failed;
+//   - an empty file gets a warning, and when every input is empty there is nothing to triage:
+//     exit 2.
+func (o *TriageOptions) scanFiles(a *triage.Analyzer) (notes []string, incomplete, err error) {
+	var partial, empty []string
+	var readErrs []error
+	for _, path := range o.Files {
+		before := a.LinesRead()
+		name, err := o.scanFile(a, path)
+		var formatErr *triage.FormatError
+		var readErr *triage.ReadError
+		switch {
+		case errors.As(err, &formatErr):
+			return nil, nil, exitcode.Invalid(err)
+		case errors.As(err, &readErr):
+			partial = append(partial, name)
+			readErrs = append(readErrs, err)
+		case err != nil:
+			return nil, nil, err
+		case a.LinesRead() == before:
+			empty = append(empty, name)
+			notes = append(notes, fmt.Sprintf("warning: %s is empty", name))
+		}
+	}
+	if len(empty) == len(o.Files) {
+		return nil, nil, exitcode.Invalidf("nothing to triage: %s is empty; give the log of a pod that has logged (kubectl logs -n <namespace> deploy/velero)", strings.Join(empty, ", "))
+	}
+	if len(readErrs) > 0 {
+		incomplete = &exitcode.Error{Code: exitcode.Failed, Err: fmt.Errorf("the report is incomplete: %w; read %s again from an intact copy", errors.Join(readErrs...), strings.Join(partial, ", "))}
+	}
+	return notes, incomplete, nil
+}
+
+// scanFile reads one --file (- is standard input) and returns the name it has in the report.
+func (o *TriageOptions) scanFile(a *triage.Analyzer, path string) (string, error) {
 	var r io.Reader = o.In
 	name := "standard input"
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return exitcode.Invalid(fmt.Errorf("opening %s: %w", path, err))
+			return path, exitcode.Invalid(fmt.Errorf("opening %s: %w", path, err))
 		}
 		defer f.Close()
 		r, name = f, "file "+path
 	}
-	if err := a.Scan(r, name); err != nil {
-		return fmt.Errorf("triage stopped: %w", err)
-	}
-	return nil
+	return name, a.Scan(r, name)
 }
 
 // scanCluster reads the storage container of each profile deployment that has one, and the

@@ -5,11 +5,8 @@
 package triage
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"regexp"
@@ -43,22 +40,30 @@ type Analyzer struct {
 	groups    map[string]*group
 	sequence  int
 	linesRead int64
-	sources   []string
+	// sources is what Report names, kept in step with sourceList.
+	sources    []string
+	sourceList shortList
 	// recovered holds, per BSL name, its last successful validation.
-	recovered map[string]occurrence
+	recovered cappedMap[occurrence]
+	// locations holds every BSL name the log mentions, in errors and successes alike.
+	locations cappedMap[struct{}]
 }
 
 type group struct {
-	sig           *Signature
-	count         int
-	first, last   time.Time
-	firstSeq      int
-	lastSeq       int
-	samples       []evidenceSample
-	latest        *evidenceSample
-	affected      []string
-	values        map[string]string
-	bslNames      map[string]bool
+	sig         *Signature
+	count       int
+	first, last time.Time
+	firstSeq    int
+	lastSeq     int
+	samples     []evidenceSample
+	latest      *evidenceSample
+	// affected is what Report shows, kept in step with affectedList.
+	affected     []string
+	affectedList shortList
+	values       map[string]string
+	// bslNames are the locations the finding concerns; firstBSL is the first of them in the log.
+	bslNames      cappedMap[struct{}]
+	firstBSL      string
 	anyWithoutBSL bool
 }
 
@@ -67,7 +72,8 @@ func NewAnalyzer(ctx Context) *Analyzer {
 	if ctx == nil {
 		ctx = Context{}
 	}
-	return &Analyzer{context: ctx, now: time.Now(), groups: map[string]*group{}, recovered: map[string]occurrence{}}
+	return &Analyzer{context: ctx, now: time.Now(), groups: map[string]*group{},
+		sourceList: newShortList(maxSources), recovered: newCappedMap[occurrence](maxTracked), locations: newCappedMap[struct{}](maxTracked)}
 }
 
 var (
@@ -95,39 +101,50 @@ func init() {
 	}
 }
 
-// Scan reads a whole log, plain or gzip-compressed, and adds what it finds. source names it in the
-// report ("file velero.log", "pod ns/name container velero").
+// Scan reads a whole log and adds what it finds. source names it in the report ("file
+// velero.log", "pod ns/name container velero"). The log may be plain text, UTF-8 or UTF-16 with a
+// byte order mark, gzip (several members too) or bzip2; see openInput for what is refused.
+// A *FormatError means nothing of the log was read; a *ReadError that reading stopped part-way,
+// after what came before was analysed.
 func (a *Analyzer) Scan(r io.Reader, source string) error {
-	a.sources = append(a.sources, source)
-	br := bufio.NewReaderSize(r, 64<<10)
-	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("reading %s: it looks gzip-compressed but is not valid gzip: %w", source, err)
-		}
-		defer gz.Close()
-		return a.scanPlain(gz, source)
+	a.addSource(source)
+	in, err := openInput(r, source)
+	if err != nil {
+		return err
 	}
-	return a.scanPlain(br, source)
+	before := a.linesRead
+	if err := a.scanPlain(in); err != nil {
+		return &ReadError{Source: source, Lines: a.linesRead - before, Err: err}
+	}
+	return nil
 }
 
-func (a *Analyzer) scanPlain(r io.Reader, source string) error {
+// LinesRead is how many lines were read so far.
+func (a *Analyzer) LinesRead() int64 { return a.linesRead }
+
+// addSource names a source in the report, once, and at most maxSources of them.
+func (a *Analyzer) addSource(source string) {
+	if a.sourceList.add(source, source) {
+		a.sources = a.sourceList.items()
+	}
+}
+
+// scanPlain reads decoded text in blocks of whole lines. A read error ends it after the block
+// read so far is analysed, so a truncated stream still yields what it holds.
+func (a *Analyzer) scanPlain(r io.Reader) error {
 	buf := make([]byte, blockSize)
 	filled := 0
 	skippingLongLine := false
 	for {
-		n, err := io.ReadFull(r, buf[filled:])
+		n, err := fill(r, buf[filled:])
 		filled += n
-		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-		if err != nil && !eof {
-			return fmt.Errorf("reading %s: %w", source, err)
-		}
+		done := err != nil // io.EOF, or a failure that ends the input just the same
 		if filled == 0 {
-			return nil
+			return readFailure(err)
 		}
 		end := bytes.LastIndexByte(buf[:filled], '\n') + 1
 		switch {
-		case eof:
+		case done:
 			end = filled
 		case end == 0:
 			// One line longer than the buffer: judge its first megabyte and drop the rest, so a
@@ -139,8 +156,8 @@ func (a *Analyzer) scanPlain(r io.Reader, source string) error {
 			nl := bytes.IndexByte(block, '\n')
 			if nl < 0 {
 				filled = 0
-				if eof {
-					return nil
+				if done {
+					return readFailure(err)
 				}
 				continue
 			}
@@ -148,23 +165,40 @@ func (a *Analyzer) scanPlain(r io.Reader, source string) error {
 			skippingLongLine = false
 		}
 		a.linesRead += int64(bytes.Count(block, []byte{'\n'}))
-		if eof && len(block) > 0 && block[len(block)-1] != '\n' {
+		if done && len(block) > 0 && block[len(block)-1] != '\n' {
 			a.linesRead++
 		}
 		a.scanBlock(block)
-		if end == filled && !eof && buf[filled-1] != '\n' {
+		if done {
+			return readFailure(err)
+		}
+		if end == filled && buf[filled-1] != '\n' {
 			skippingLongLine = true
 			a.linesRead++
 		}
 		filled = copy(buf, buf[end:filled])
-		if eof {
-			if filled > 0 {
-				a.linesRead++
-				a.scanBlock(buf[:filled])
-			}
-			return nil
+	}
+}
+
+// fill reads until buf is full or the reader fails; unlike io.ReadFull it passes the reader's own
+// error through, so a stream cut short (io.ErrUnexpectedEOF from gzip) is not taken for its end.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
 		}
 	}
+	return n, nil
+}
+
+func readFailure(err error) error {
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
 }
 
 func (a *Analyzer) scanBlock(block []byte) {
@@ -232,9 +266,7 @@ func lineEnd(block []byte, start int) int {
 
 // AddText analyses one entry that did not come from a log, such as a BSL's status message.
 func (a *Analyzer) AddText(text, source string) {
-	if !contains(a.sources, source) {
-		a.sources = append(a.sources, source)
-	}
+	a.addSource(source)
 	a.linesRead += int64(strings.Count(text, "\n") + 1)
 	a.addRecord([]byte(text))
 }
@@ -249,16 +281,8 @@ type match struct {
 // share a word with an anchor; checking the anchors on the raw bytes first spares them the parse.
 func (a *Analyzer) addRecord(raw []byte) {
 	a.sequence++
-	success := bytes.Contains(raw, successLiteral)
-	if success {
-		// A healthy validation: only its location matters, and it is the most frequent line of a
-		// healthy log, so read the name without parsing the line.
-		now := occurrence{seq: a.sequence, time: parseTime(fieldValue(raw, timeField))}
-		name := bslName(fieldValue(raw, bslField))
-		if prev, ok := a.recovered[name]; !ok || prev.before(now) {
-			a.recovered[name] = now
-		}
-		return
+	if bytes.Contains(raw, successLiteral) {
+		a.noteSuccesses(raw)
 	}
 	var candidates []*Signature
 	for i := range Catalog {
@@ -303,11 +327,38 @@ func (a *Analyzer) addRecord(raw []byte) {
 	}
 }
 
-var (
-	successLiteral = []byte(successAnchors[0])
-	bslField       = []byte("backup-storage-location=")
-	timeField      = []byte("time=")
-)
+var successLiteral = []byte(successAnchors[0])
+
+// noteSuccesses records each line of an entry that says a location validated, for that line's own
+// location and at that line's time. The entry still goes through the catalog afterwards: a success
+// never hides an error that shares its entry, and it resolves only errors seen before it (an error
+// of the same entry shares its sequence number, so it does not count as before).
+func (a *Analyzer) noteSuccesses(raw []byte) {
+	for rest := raw; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if bytes.Contains(line, successLiteral) {
+			r := parseRecord(line, a.now)
+			a.validated(r.bsl, occurrence{seq: a.sequence, time: r.time})
+		}
+	}
+}
+
+// validated notes a successful validation of a location ("" when the line names none).
+func (a *Analyzer) validated(bsl string, at occurrence) {
+	name := bslName(bsl)
+	if name != "" {
+		a.locations.set(name, struct{}{})
+	}
+	if prev, ok := a.recovered.get(name); !ok || prev.before(at) {
+		// A location beyond the cap is not kept: its errors then stay unresolved.
+		a.recovered.set(name, at)
+	}
+}
 
 // occurrence places a line in the analysis: by its time when both lines have one (logs of several
 // replicas are read one after the other), else by the order it was read in.
@@ -323,25 +374,6 @@ func (o occurrence) before(other occurrence) bool {
 		return o.time.Before(other.time)
 	}
 	return o.seq < other.seq
-}
-
-// fieldValue reads a logrus key=value (or key="value") without parsing the whole line.
-func fieldValue(line, key []byte) string {
-	i := bytes.Index(line, key)
-	if i < 0 {
-		return ""
-	}
-	v := line[i+len(key):]
-	if len(v) > 0 && v[0] == '"' {
-		v = v[1:]
-		if end := bytes.IndexByte(v, '"'); end >= 0 {
-			return string(v[:end])
-		}
-	}
-	if end := bytes.IndexAny(v, " \r\n"); end >= 0 {
-		v = v[:end]
-	}
-	return string(v)
 }
 
 func containsAnyBytes(b []byte, subs [][]byte) bool {
@@ -403,7 +435,8 @@ func (a *Analyzer) needsValues(s *Signature) bool {
 func (a *Analyzer) add(m match, r record, common map[string]string) {
 	g := a.groups[m.sig.Def.ID]
 	if g == nil {
-		g = &group{sig: m.sig, values: map[string]string{}, bslNames: map[string]bool{}, firstSeq: a.sequence}
+		g = &group{sig: m.sig, values: map[string]string{}, bslNames: newCappedMap[struct{}](maxTracked),
+			affectedList: newShortList(maxAffected), firstSeq: a.sequence}
 		a.groups[m.sig.Def.ID] = g
 	}
 	g.count++
@@ -416,7 +449,9 @@ func (a *Analyzer) add(m match, r record, common map[string]string) {
 			g.last = r.time
 		}
 	}
-	g.noteLocation(r, m.values["bslName"])
+	if name := g.noteLocation(r, m.values["bslName"]); name != "" {
+		a.locations.set(name, struct{}{})
+	}
 	sample := evidenceSample{raw: r.raw, at: m.at, text: r.text}
 	if g.count > valueSamples {
 		// Evidence keeps the first occurrences and the latest; it is redacted and cut in Report.
@@ -437,27 +472,39 @@ func (a *Analyzer) add(m match, r record, common map[string]string) {
 	if g.values["namespace"] == "" && strings.Contains(r.bsl, "/") {
 		g.values["namespace"] = r.bsl[:strings.IndexByte(r.bsl, '/')]
 	}
-	if g.values["bsl"] == "" && len(g.bslNames) > 0 {
-		for name := range g.bslNames {
-			g.values["bsl"] = name
-		}
+	if g.values["bsl"] == "" && g.firstBSL != "" {
+		g.values["bsl"] = g.firstBSL
 	}
 }
 
-// noteLocation records the BSL (from the line's field or its text) and the backup a line concerns.
-func (g *group) noteLocation(r record, bslFromText string) {
+// noteLocation records the BSL (from the line's field or its text) and the backup a line
+// concerns, and returns the BSL's name.
+func (g *group) noteLocation(r record, bslFromText string) string {
 	bsl := r.bsl
 	if bsl == "" {
 		bsl = bslFromText
 	}
-	if bsl != "" {
-		g.bslNames[bslName(bsl)] = true
-		g.affected = addAffected(g.affected, "bsl/"+bsl)
+	name := bslName(bsl)
+	if name != "" {
+		g.bslNames.set(name, struct{}{})
+		if g.firstBSL == "" {
+			g.firstBSL = name
+		}
+		g.addAffected("bsl/" + bsl)
 	} else {
 		g.anyWithoutBSL = true
 	}
 	if r.backup != "" {
-		g.affected = addAffected(g.affected, "backup/"+r.backup)
+		g.addAffected("backup/" + r.backup)
+	}
+	return name
+}
+
+// addAffected adds an object to the finding's affected list, which keeps "bsl/ns/name" over
+// "bsl/name" for the same location and ends in "and N more" past maxAffected.
+func (g *group) addAffected(item string) {
+	if g.affectedList.add(affectedKey(item), item) {
+		g.affected = g.affectedList.items()
 	}
 }
 
@@ -489,25 +536,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// addAffected keeps "bsl/ns/name" over "bsl/name" for the same location, and at most maxAffected.
-func addAffected(list []string, item string) []string {
-	for i, x := range list {
-		if x == item {
-			return list
-		}
-		if strings.HasPrefix(x, "bsl/") && strings.HasPrefix(item, "bsl/") && bslName(x[4:]) == bslName(item[4:]) {
-			if strings.Count(item, "/") > strings.Count(x, "/") {
-				list[i] = item
-			}
-			return list
-		}
-	}
-	if len(list) >= maxAffected {
-		return list
-	}
-	return append(list, item)
 }
 
 // bslName drops the namespace from "ns/name".
@@ -605,22 +633,26 @@ func (a *Analyzer) Report() Report {
 }
 
 // resolved: every location the finding concerns validated successfully after it was last seen.
+// A finding whose locations were not all kept (the cap), or one seen without a location name in
+// a log about several locations, is never resolved: a success elsewhere proves nothing about it.
 func (a *Analyzer) resolved(g *group) bool {
-	names := []string{}
-	for n := range g.bslNames {
-		names = append(names, n)
+	if !g.bslNames.complete() {
+		return false
 	}
-	if len(names) == 0 {
-		// Without a location name, only a log about a single location can tell.
-		if len(a.recovered) != 1 {
+	names := slices.Sorted(maps.Keys(g.bslNames.m))
+	if len(names) == 0 || g.anyWithoutBSL {
+		if !a.locations.complete() || a.locations.len() > 1 {
 			return false
 		}
-		for k := range a.recovered {
-			names = append(names, k)
+		only := "" // a log that names no location: only a success that names none either counts
+		for name := range a.locations.m {
+			only = name
 		}
+		names = append(names, only)
 	}
+	last := occurrence{seq: g.lastSeq, time: g.last}
 	for _, n := range names {
-		if ok := a.recovered[n]; !ok.seen() || !(occurrence{seq: g.lastSeq, time: g.last}).before(ok) {
+		if ok, _ := a.recovered.get(n); !ok.seen() || !last.before(ok) {
 			return false
 		}
 	}
@@ -663,8 +695,5 @@ func (a *Analyzer) SetContextDefaults(ctx Context) {
 // lastValidationTime): earlier findings about it are resolved, as after a log line saying so.
 func (a *Analyzer) RecordValidated(bsl string, t time.Time) {
 	a.sequence++
-	now := occurrence{seq: a.sequence, time: t}
-	if prev, ok := a.recovered[bslName(bsl)]; !ok || prev.before(now) {
-		a.recovered[bslName(bsl)] = now
-	}
+	a.validated(bsl, occurrence{seq: a.sequence, time: t})
 }

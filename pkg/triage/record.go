@@ -27,13 +27,16 @@ var (
 	klogPrefix = regexp.MustCompile(`^([IWEF])(\d\d)(\d\d) (\d\d:\d\d:\d\d\.\d+)\s+\d+ [^ \]]+\] `)
 	// A free-text line that starts with a time.
 	textTime = regexp.MustCompile(`^\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]?\s`)
-	bslText  = regexp.MustCompile(`BackupStorageLocation "([^"]+)"`)
+	// Velero quotes a location's name in its messages; triage's own entry for a BSL's status
+	// message names it as namespace/name.
+	bslText = regexp.MustCompile(`BackupStorageLocation (?:"([^"]+)"|([a-z0-9][-a-z0-9.]*/[a-z0-9][-a-z0-9.]*) )`)
 )
 
 // isContinuation tells whether a free-text line belongs to the entry above it: the body of an
 // Azure SDK ResponseError, a DefaultAzureCredential attempt list, or an indented wrapped value.
+// A JSON log line is a whole entry of its own, never a continuation, although it starts with "{".
 func isContinuation(line []byte) bool {
-	if len(line) == 0 {
+	if len(line) == 0 || isJSONObject(line) {
 		return false
 	}
 	if line[0] == '\t' {
@@ -48,6 +51,14 @@ func isContinuation(line []byte) bool {
 	return false
 }
 
+// isJSONObject tells whether a line is one complete JSON object: a JSON log entry, which has no
+// continuation lines and belongs to no entry above it. The pretty-printed body of an Azure error
+// spreads its braces over several lines, so none of them is a whole object.
+func isJSONObject(line []byte) bool {
+	line = bytes.TrimSpace(line)
+	return len(line) >= 2 && line[0] == '{' && line[len(line)-1] == '}' && json.Valid(line)
+}
+
 var continuationPrefixes = [][]byte{
 	[]byte("----"), []byte("RESPONSE "), []byte("ERROR CODE"), []byte("{"), []byte("}"), []byte(`"`),
 	[]byte("<?xml"), []byte("<Error"), []byte("RequestId:"), []byte("Time:"), []byte("GET http"), []byte("PUT http"),
@@ -56,7 +67,8 @@ var continuationPrefixes = [][]byte{
 }
 
 // parseRecord reads the time and fields of an entry in any of the formats Velero, the AKS
-// Backup extension and kubectl produce: logrus text, JSON lines, klog, and free text.
+// Backup extension and kubectl produce: logrus text, JSON lines, klog, and free text. Fields are
+// read from the entry's first line only; its continuation lines are text.
 func parseRecord(raw []byte, now time.Time) record {
 	line := raw
 	r := record{raw: string(bytes.TrimRight(raw, "\r\n"))}
@@ -64,18 +76,16 @@ func parseRecord(raw []byte, now time.Time) record {
 		r.time = parseTime(string(line[m[2]:m[3]]))
 		line = line[m[1]:]
 	}
-	first := line
-	if i := bytes.IndexByte(first, '\n'); i >= 0 {
-		first = first[:i]
+	first, rest := line, []byte(nil)
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		first, rest = line[:i], line[i+1:]
 	}
+	first = bytes.TrimRight(first, "\r")
 	switch {
-	case len(first) > 0 && first[0] == '{' && json.Valid(bytes.TrimSpace(first)):
+	case isJSONObject(first):
 		parseJSON(&r, bytes.TrimSpace(first))
-		if rest := line[len(first):]; len(rest) > 0 {
-			r.text += unescape(string(rest))
-		}
 	case bytes.HasPrefix(first, []byte("time=")) || bytes.Contains(first, []byte(" level=")) || bytes.HasPrefix(first, []byte("level=")):
-		parseLogfmt(&r, string(line))
+		parseLogfmt(&r, string(first))
 	default:
 		if m := klogPrefix.FindSubmatch(first); m != nil {
 			if t, err := time.Parse("0102 15:04:05.999999", string(m[2])+string(m[3])+" "+string(m[4])); err == nil && r.time.IsZero() {
@@ -90,10 +100,23 @@ func parseRecord(raw []byte, now time.Time) record {
 		} else if m := textTime.FindSubmatch(first); m != nil && r.time.IsZero() {
 			r.time = parseTime(strings.Replace(string(m[1]), " ", "T", 1))
 		}
-		r.text = unescape(string(line))
+		r.text = unescape(string(withoutCR(line)))
 		fillFromText(&r, r.text)
+		return r
 	}
+	if len(rest) > 0 {
+		r.text += "\n" + unescape(string(withoutCR(rest)))
+	}
+	fillFromText(&r, r.text)
 	return r
+}
+
+// withoutCR drops the carriage returns of CRLF line ends.
+func withoutCR(b []byte) []byte {
+	if bytes.IndexByte(b, '\r') < 0 {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte{'\r'}, nil)
 }
 
 func parseTime(s string) time.Time {
@@ -105,15 +128,20 @@ func parseTime(s string) time.Time {
 	return time.Time{}
 }
 
-// parseLogfmt splits logrus text format: key=value or key="quoted \"value\"".
+// parseLogfmt splits one line of logrus text format: key=value or key="quoted \"value\"". A
+// value ends at the end of the line at the latest, so no value holds a line break or carriage
+// return of the log itself (escaped ones, \n inside quotes, are resolved as in any value).
 func parseLogfmt(r *record, s string) {
 	var b strings.Builder
 	for i := 0; i < len(s); {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		for i < len(s) && isLogfmtSpace(s[i]) {
 			i++
 		}
+		if i >= len(s) {
+			break
+		}
 		eq := strings.IndexByte(s[i:], '=')
-		sp := strings.IndexByte(s[i:], ' ')
+		sp := strings.IndexFunc(s[i:], func(c rune) bool { return c < 0x80 && isLogfmtSpace(byte(c)) })
 		if eq <= 0 || (sp >= 0 && sp < eq) {
 			// Not a key: keep the rest as text (a logrus line wrapped or cut by a copy).
 			b.WriteString(unescape(s[i:]))
@@ -124,7 +152,7 @@ func parseLogfmt(r *record, s string) {
 		var val string
 		if i < len(s) && s[i] == '"' {
 			end := i + 1
-			for end < len(s) && s[end] != '"' {
+			for end < len(s) && s[end] != '"' && s[end] != '\n' && s[end] != '\r' {
 				if s[end] == '\\' {
 					end++
 				}
@@ -133,48 +161,77 @@ func parseLogfmt(r *record, s string) {
 			val = unescape(s[i+1 : min(end, len(s))])
 			i = end + 1
 		} else {
-			end := strings.IndexByte(s[i:], ' ')
-			if end < 0 {
-				end = len(s) - i
+			end := i
+			for end < len(s) && !isLogfmtSpace(s[end]) {
+				end++
 			}
-			val = s[i : i+end]
-			i += end
+			val = s[i:end]
+			i = end
 		}
 		r.setField(&b, key, val)
 	}
 	r.text = b.String()
-	if r.bsl == "" {
-		fillFromText(r, r.text)
-	}
 }
 
+func isLogfmtSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// parseJSON reads a JSON log line's fields in the order they are written (Go's maps would give a
+// different order, and so a different first account or location, on every run). A nested
+// field is named by its innermost key; Velero's own fields are flat ("error.message").
 func parseJSON(r *record, line []byte) {
-	var m map[string]any
-	if err := json.Unmarshal(line, &m); err != nil {
-		r.text = unescape(string(line))
-		return
-	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
 	var b strings.Builder
-	var walk func(prefix string, v any)
-	walk = func(prefix string, v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, vv := range x {
-				walk(k, vv)
-			}
-		case []any:
-			for _, vv := range x {
-				walk(prefix, vv)
-			}
-		case string:
-			r.setField(&b, prefix, x)
+	type level struct {
+		object  bool
+		wantKey bool
+		key     string
+	}
+	var stack []level
+	key := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		return stack[len(stack)-1].key
+	}
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
 		}
 	}
-	walk("", m)
-	r.text = b.String()
-	if r.bsl == "" {
-		fillFromText(r, r.text)
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		if n := len(stack); n > 0 && stack[n-1].wantKey {
+			if k, ok := tok.(string); ok {
+				stack[n-1].key, stack[n-1].wantKey = k, false
+				continue
+			}
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{', '[':
+				stack = append(stack, level{object: v == '{', wantKey: v == '{', key: key()})
+			default:
+				if len(stack) > 0 {
+					stack = stack[:len(stack)-1]
+				}
+				valueDone()
+			}
+		case string:
+			r.setField(&b, key(), v)
+			valueDone()
+		case json.Number:
+			r.setField(&b, key(), v.String())
+			valueDone()
+		default: // true, false, null say nothing a signature reads
+			valueDone()
+		}
 	}
+	r.text = b.String()
 }
 
 // setField keeps the fields triage uses and appends key=value to the matched text.
@@ -198,7 +255,7 @@ func (r *record) setField(b *strings.Builder, key, val string) {
 func fillFromText(r *record, text string) {
 	if r.bsl == "" {
 		if m := bslText.FindStringSubmatch(text); m != nil {
-			r.bsl = m[1]
+			r.bsl = m[1] + m[2]
 		}
 	}
 }
