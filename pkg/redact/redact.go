@@ -25,6 +25,7 @@ var patterns = []struct {
 	// JWTs (service-account tokens, Entra tokens, client assertions) and JWEs (five parts); a lone
 	// long segment starting with eyJ (base64 of `{"`) is a token cut short and goes too.
 	{"eyj", regexp.MustCompile(`(^|[^A-Za-z0-9+/])eyJ[A-Za-z0-9_-]{16,}(?:\.[A-Za-z0-9_-]*){0,4}`)},
+	{"basic", regexp.MustCompile(`(?i)(authorization\\?["']?\s*[:=]\s*\\?["']?basic(?:\s+|%20))[A-Za-z0-9+/=%]{4,}`)},
 	{"bearer", regexp.MustCompile(`(?i)(bearer(?:\s+|%20|\+))[A-Za-z0-9._~+/=%-]{8,}`)},
 	{"sharedkey", regexp.MustCompile(`(?i)(SharedKey(?:Lite)?(?:\s+|%20)[A-Za-z0-9-]+(?::|%3A))[A-Za-z0-9+/=%]{8,}`)},
 	{"private key-----", regexp.MustCompile(`(?s)(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----).*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`)},

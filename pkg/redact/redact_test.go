@@ -45,6 +45,9 @@ func TestString(t *testing.T) {
 			[]string{"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq"}, []string{"devstoreaccount1:"}},
 
 		// Tokens.
+		{"basic", `Authorization: Basic dXNlcjpodW50ZXIy`, []string{"dXNlcjpodW50ZXIy"}, []string{"Authorization: Basic "}},
+		{"basic in json header", `{"Authorization":"Basic dXNlcjpodW50ZXIy"}`, []string{"dXNlcjpodW50ZXIy"}, []string{"Basic "}},
+		{"basic as a word", `basic tier account; Basic authentication failed`, nil, []string{"basic tier", "Basic authentication failed"}},
 		{"bearer", `Authorization: Bearer abc.def.ghijklmnopqrstu`, []string{"abc.def.ghijklmnopqrstu"}, []string{"Authorization"}},
 		{"jwt alone", `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer token ` + jwt,
 			[]string{jwt[:40], jwt[len(jwt)-20:]}, []string{"client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}},

@@ -40,7 +40,7 @@ const (
 )
 
 // Forms is how many forms Plant knows; form is taken modulo Forms.
-const Forms = 22
+const Forms = 23
 
 // Plant returns text with a secret derived from seed, in form form (mod Forms).
 func Plant(form uint8, seed []byte) Planted {
@@ -100,6 +100,9 @@ func Plant(form uint8, seed []byte) Planted {
 		return one("cli flag", "az storage blob list --account-name acct --account-key "+key+" -o table", key[:86])
 	case 20:
 		return one("json env pair", `{"env":[{"name":"`+name(credentialNames)+`","value":"`+secret+`"}]}`, secret)
+	case 21:
+		basic := base64.StdEncoding.EncodeToString([]byte("backup:" + secret))
+		return one("basic auth header", `{"headers":{"Authorization":"Basic `+basic+`"}}`, basic)
 	default:
 		return one("yaml secret data", name(credentialNames)+": "+secret+"\nAZURE_CLOUD_NAME: AzurePublicCloud", secret)
 	}
