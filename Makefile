@@ -9,10 +9,14 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X $(MODULE)/pkg/version.version=$(VERSION) -X $(MODULE)/pkg/version.commit=$(COMMIT) -X $(MODULE)/pkg/version.date=$(DATE)
 BIN_DIR := $(CURDIR)/bin
+# The verifier image this build's plugin defaults to (probe --image); tags cannot hold "+".
+VERIFIER_REPO  ?= ghcr.io/kubectl-aksbackup/aksbackup-verifier
+VERIFIER_IMAGE ?= $(VERIFIER_REPO):$(subst +,-,$(VERSION))
+LDFLAGS += -X $(MODULE)/pkg/version.verifierImage=$(VERIFIER_IMAGE)
 
 include e2e/lab.mk
 
-.PHONY: help build test unit e2e demo bench bench-triage fmt-check tidy-check vet clean
+.PHONY: help build test unit e2e demo bench bench-triage fmt-check tidy-check vet clean verifier-image
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,6 +27,9 @@ build: ## Build the plugin, its completion helper and the verifier into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/aksbackup-verifier ./cmd/aksbackup-verifier
 	@# kubectl runs kubectl_complete-aksbackup for plugin completion; the plugin serves it under that name.
 	@ln -sf kubectl-aksbackup $(BIN_DIR)/kubectl_complete-aksbackup
+
+verifier-image: build lab-build ## OCI image tarball of the static verifier (uid 65532, empty base), no Docker: bin/aksbackup-verifier-image.tar
+	$(LAB_BIN)/aksbackup-lab image --binary $(BIN_DIR)/aksbackup-verifier --ref $(VERIFIER_IMAGE) --out $(BIN_DIR)/aksbackup-verifier-image.tar
 
 test: unit e2e ## Run every test: unit tests, then the lab end-to-end suite
 
