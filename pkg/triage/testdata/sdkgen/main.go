@@ -326,14 +326,22 @@ type veleroLog struct {
 	log *logrus.Logger
 }
 
-func newVeleroLog() *veleroLog {
+func newVeleroLog(json bool) *veleroLog {
 	v := &veleroLog{}
 	v.log = logrus.New()
 	v.log.Out = &v.buf
 	v.log.Level = logrus.DebugLevel
 	v.log.Formatter = &logrus.TextFormatter{DisableColors: true, FullTimestamp: true, TimestampFormat: time.RFC3339}
+	if json {
+		// velero server --log-format=json
+		v.log.Formatter = &logrus.JSONFormatter{TimestampFormat: time.RFC3339}
+	}
 	return v
 }
+
+// jsonToo names the scenarios also written as JSON lines, Velero's other log format.
+var jsonToo = map[string]bool{"wi-subject-mismatch": true, "dac-not-injected": true, "dac-injected-subject-mismatch": true,
+	"dac-injected-without-client-id": true, "blob-permission-mismatch": true, "uri-without-scheme": true, "listkeys-forbidden": true}
 
 func (v *veleroLog) controller(msg string, err error) {
 	e := v.log.WithTime(when).WithFields(logrus.Fields{"backup-storage-location": "velero/default", "controller": "backup-storage-location",
@@ -351,7 +359,7 @@ func (v *veleroLog) plugin(line int, msg string) {
 }
 
 // run follows Velero v1.18's NewStorageClient and objectBackupStore.IsValid for one BSL.
-func run(sc *scenario) (string, error) {
+func run(sc *scenario, json bool) (string, error) {
 	d := &double{sc: sc}
 	d.srv = httptest.NewTLSServer(d)
 	defer d.srv.Close()
@@ -372,7 +380,7 @@ func run(sc *scenario) (string, error) {
 		}
 		os.Setenv(k, v)
 	}
-	v := newVeleroLog()
+	v := newVeleroLog(json)
 	opts := d.options()
 	storeErr := func(err error) { v.controller("Error getting a backup store", err) }
 
@@ -466,22 +474,35 @@ func main() {
 		panic(err)
 	}
 	for _, sc := range scenarios() {
-		text, err := run(&sc)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n%s", sc.name, err, text)
-			os.Exit(1)
+		write(dir, sc, false)
+		if jsonToo[sc.name] {
+			write(dir, sc, true)
 		}
+	}
+}
+
+func write(dir string, sc scenario, json bool) {
+	text, err := run(&sc, json)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n%s", sc.name, err, text)
+		os.Exit(1)
+	}
+	name, format := sc.name, "logrus text"
+	if json {
+		name, format = sc.name+"-json", "JSON lines"
+	}
+	{
 		var b strings.Builder
-		fmt.Fprintf(&b, "expect: %s\nsource: %s, scenario %s\n---\n", sc.expect, provenance, sc.name)
+		fmt.Fprintf(&b, "expect: %s\nsource: %s, scenario %s, %s\n---\n", sc.expect, provenance, sc.name, format)
 		sc2 := bufio.NewScanner(strings.NewReader(text))
 		sc2.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc2.Scan() {
 			b.WriteString(sc2.Text())
 			b.WriteByte('\n')
 		}
-		if err := os.WriteFile(filepath.Join(dir, sc.name+".txt"), []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(b.String()), 0o644); err != nil {
 			panic(err)
 		}
-		fmt.Println("wrote", sc.name)
+		fmt.Println("wrote", name)
 	}
 }
