@@ -73,7 +73,8 @@ func plain(status int, body string) *reply {
 type scenario struct {
 	name, expect string
 	// auth: "wi" (injected pod, Velero's workload identity path), "mi" (no injection: managed
-	// identity), "dac" (plugin v1.7/v1.8's DefaultAzureCredential), "secret", "key".
+	// identity), "dac" (plugin v1.7/v1.8's DefaultAzureCredential), "chain-mi-first" (a chain that
+	// lists managed identity first), "secret", "key".
 	auth      string
 	env       map[string]string
 	miID      string
@@ -217,6 +218,10 @@ func scenarios() []scenario {
 	})
 	add(scenario{name: "dac-injected-without-client-id", expect: "wi-client-id-missing", auth: "dac", env: map[string]string{"AZURE_TENANT_ID": tenant, "AZURE_FEDERATED_TOKEN_FILE": "token", "AZURE_AUTHORITY_HOST": "https://login.microsoftonline.com/"}, useAAD: true}, func(s *scenario) {
 		s.imds = &reply{status: 400, reason: "Bad Request", contentType: "application/json; charset=utf-8", body: `{"error":"invalid_request","error_description":"Identity not found"}`}
+	})
+	add(scenario{name: "chain-mi-first-subject-mismatch", expect: "federated-credential-mismatch", auth: "chain-mi-first", env: injected(), useAAD: true}, func(s *scenario) {
+		s.imds = &reply{status: 400, reason: "Bad Request", contentType: "application/json; charset=utf-8", body: `{"error":"invalid_request","error_description":"Identity not found"}`}
+		s.token = entraError(400, "invalid_request", "AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:velero:velero'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion.", 700213)
 	})
 	add(scenario{name: "client-secret-invalid", expect: "client-secret-invalid", auth: "secret", useAAD: true}, func(s *scenario) {
 		s.token = entraError(401, "invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+clientID+"'.", 7000215)
@@ -396,6 +401,13 @@ func run(sc *scenario, json bool) (string, error) {
 		cred, err = azidentity.NewManagedIdentityCredential(o)
 	case "dac":
 		cred, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
+	case "chain-mi-first":
+		// A ChainedTokenCredential that tries managed identity before workload identity.
+		mi, miErr := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts})
+		wi, wiErr := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
+		if err = errors.Join(miErr, wiErr); err == nil {
+			cred, err = azidentity.NewChainedTokenCredential([]azcore.TokenCredential{mi, wi}, nil)
+		}
 	case "secret":
 		cred, err = azidentity.NewClientSecretCredential(tenant, clientID, "not-the-secret", &azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
 	}
