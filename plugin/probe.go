@@ -96,6 +96,10 @@ func (f *probeTargetFlags) AddFlags(cmd *cobra.Command) {
 
 func (f *probeTargetFlags) complete(cmd *cobra.Command) { f.useAADSet = cmd.Flags().Changed("use-aad") }
 
+func (f *probeTargetFlags) identityOverrides() probe.IdentityOverrides {
+	return probe.IdentityOverrides{ClientID: f.ClientID, TenantID: f.TenantID, TenantFallback: os.Getenv("AZURE_TENANT_ID")}
+}
+
 func (f *probeTargetFlags) overrides() probe.Overrides {
 	o := probe.Overrides{Container: f.Container, Prefix: f.Prefix, Account: f.StorageAccount, ServiceURL: f.StorageAccountURI}
 	if f.useAADSet {
@@ -251,7 +255,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	for _, f := range notes {
 		rep.AddFinding(f)
 	}
-	wiring := probe.ReadWiring(ctx, o.client, o.component, o.Target.ClientID, o.Target.TenantID, o.now)
+	wiring := probe.ReadWiring(ctx, o.client, o.component, o.Target.identityOverrides(), o.now)
 	var runErr error
 	if mode == modeLocal {
 		runErr = o.runLocal(ctx, rep, targets, wiring)
@@ -297,8 +301,14 @@ func (o *ProbeOptions) progress(line string) {
 }
 
 func (o *ProbeOptions) config(t probe.Target, runID, mode string) probe.Config {
-	return probe.Config{RunID: runID, Mode: mode, Target: t, Network: !o.NoNetworkChecks, Transport: probeTransport(), Now: o.now,
+	cfg := probe.Config{RunID: runID, Mode: mode, Target: t, Network: !o.NoNetworkChecks, Transport: probeTransport(), Now: o.now,
 		ResourceManager: cloud.ServiceConfiguration{Endpoint: o.cloud.ResourceManagerEndpoint, Audience: o.cloud.ResourceManagerAudience}}
+	if !t.UseAAD {
+		// Key auth from this machine: the key in $AZURE_STORAGE_KEY (never printed), else the
+		// account's keys listed as the component's identity, as Velero does.
+		cfg.StorageKey = os.Getenv("AZURE_STORAGE_KEY")
+	}
+	return cfg
 }
 
 func (o *ProbeOptions) runLocal(ctx context.Context, rep *probe.Report, targets []probe.Target, wiring probe.Wiring) error {

@@ -90,7 +90,7 @@ func (o *ProbeCleanupOptions) Run(ctx context.Context) error {
 	if !allowed {
 		return exitcode.Invalidf("you may not create serviceaccounts/token for %s/%s, which deleting probe blobs as the component needs; verifier pods were handled", o.component.Namespace, o.component.ServiceAccount)
 	}
-	wiring := probe.ReadWiring(ctx, o.client, o.component, o.Target.ClientID, o.Target.TenantID, o.now)
+	wiring := probe.ReadWiring(ctx, o.client, o.component, o.Target.identityOverrides(), o.now)
 	if wiring.Blocking {
 		return fmt.Errorf("cannot act as the component: %s", wiring.Step.Detail)
 	}

@@ -54,10 +54,15 @@ type Wiring struct {
 	Blocking bool
 }
 
-// ReadWiring reads the component's service account and deployment; tenantOverride and
-// clientOverride replace the annotations. A missing label is reported but does not block: local mode
-// still proves federation and RBAC, and cluster mode labels its own pod.
-func ReadWiring(ctx context.Context, client kubernetes.Interface, c Component, clientOverride, tenantOverride string, now func() time.Time) Wiring {
+// IdentityOverrides replace what the service account says: ClientID and TenantID always, and
+// TenantFallback when neither the annotation nor a running pod names the tenant ($AZURE_TENANT_ID).
+type IdentityOverrides struct {
+	ClientID, TenantID, TenantFallback string
+}
+
+// ReadWiring reads the component's service account and deployment. A missing label is reported but
+// does not block: local mode still proves federation and RBAC, and cluster mode labels its own pod.
+func ReadWiring(ctx context.Context, client kubernetes.Interface, c Component, o IdentityOverrides, now func() time.Time) Wiring {
 	start := now()
 	w := Wiring{Step: Step{Name: StepWiring, Endpoint: "serviceaccount/" + c.ServiceAccount, Status: StatusOK}}
 	fail := func(id, detail string, blocking bool) {
@@ -98,19 +103,22 @@ func ReadWiring(ctx context.Context, client kubernetes.Interface, c Component, c
 	if w.TenantID == "" {
 		w.TenantID = injectedTenant(ctx, client, c)
 	}
-	if clientOverride != "" {
-		w.ClientID = clientOverride
+	if w.TenantID == "" {
+		w.TenantID = o.TenantFallback
 	}
-	if tenantOverride != "" {
-		w.TenantID = tenantOverride
+	if o.ClientID != "" {
+		w.ClientID = o.ClientID
+	}
+	if o.TenantID != "" {
+		w.TenantID = o.TenantID
 	}
 	switch {
 	case w.ClientID == "":
 		fail(catalog.WIClientIDMissing.ID, fmt.Sprintf("service account %s/%s has no %s annotation (or give --client-id)", c.Namespace, c.ServiceAccount, ClientIDKey), true)
+	case w.LabelMissing:
+		fail(catalog.WILabelMissing.ID, fmt.Sprintf("deployment %s/%s's pod template lacks the label %s: \"true\", so the webhook gives its pods no identity", c.Namespace, c.Deployment, UseLabel), w.TenantID == "")
 	case w.TenantID == "":
 		fail(TokenExchangeFailed.ID, fmt.Sprintf("no tenant ID: service account %s/%s has no %s annotation and no running pod shows the webhook's default; give --tenant-id", c.Namespace, c.ServiceAccount, TenantIDKey), true)
-	case w.LabelMissing:
-		fail(catalog.WILabelMissing.ID, fmt.Sprintf("deployment %s/%s's pod template lacks the label %s: \"true\", so the webhook gives its pods no identity", c.Namespace, c.Deployment, UseLabel), false)
 	}
 	return w
 }
