@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 )
 
 // The prefilter only hands a line to the patterns when it holds one of the catalog's anchors, so a
@@ -241,23 +243,43 @@ func uncovered(pattern string, anchors []string) ([]branch, error) {
 	return out, nil
 }
 
-func TestAnchorsCoverMatches(t *testing.T) {
-	for _, s := range Catalog {
+// deadBranches lists, for each signature, the pattern branches the prefilter (its anchors) or its
+// Requires literals would keep from ever seeing a matching line, and anchors it cannot search for.
+func deadBranches(sigs []Signature) []string {
+	var problems []string
+	for _, s := range sigs {
+		type guard struct {
+			what    string
+			needles []string
+		}
+		guards := []guard{{"anchor", s.Anchors}}
+		if s.Requires != nil {
+			guards = append(guards, guard{"Requires literal", s.Requires})
+		}
 		for _, p := range s.Patterns {
-			dead, err := uncovered(p.String(), s.Anchors)
-			if err != nil {
-				t.Errorf("%s: pattern %s: %v", s.Def.ID, p, err)
-				continue
-			}
-			for _, b := range dead {
-				t.Errorf("%s: pattern %s can match %s without any anchor of %v; the prefilter would never show it such a line", s.Def.ID, p, b, s.Anchors)
+			for _, guard := range guards {
+				dead, err := uncovered(p.String(), guard.needles)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s: pattern %s: %v", s.Def.ID, p, err))
+					break
+				}
+				for _, b := range dead {
+					problems = append(problems, fmt.Sprintf("%s: pattern %s can match %s without any %s of %q, so it never sees such a line", s.Def.ID, p, b, guard.what, guard.needles))
+				}
 			}
 		}
 		for _, a := range s.Anchors {
 			if !utf8.ValidString(a) || strings.ContainsAny(a, "\n\\") {
-				t.Errorf("%s: anchor %q must be plain text (the prefilter reads lines before unescaping)", s.Def.ID, a)
+				problems = append(problems, fmt.Sprintf("%s: anchor %q must be plain text (the prefilter reads lines before unescaping)", s.Def.ID, a))
 			}
 		}
+	}
+	return problems
+}
+
+func TestAnchorsCoverMatches(t *testing.T) {
+	for _, problem := range deadBranches(Catalog) {
+		t.Error(problem)
 	}
 }
 
@@ -294,11 +316,25 @@ func TestAnchorsCoverMatchesFindsDeadBranches(t *testing.T) {
 		}
 	}
 
-	// And through the catalog test's own loop, on a deliberately broken entry.
-	broken := Signature{Anchors: []string{"AuthorizationFailure"},
-		Patterns: []*regexp.Regexp{regexp.MustCompile(`AuthorizationFailure|not authorized to perform`)}}
-	dead, err := uncovered(broken.Patterns[0].String(), broken.Anchors)
-	if err != nil || len(dead) != 1 || dead[0].String() != `"not authorized to perform"` {
-		t.Errorf("broken entry: dead %v, err %v", dead, err)
+	// And through the catalog test's own check, on deliberately broken entries.
+	def := &findings.Definition{ID: "broken"}
+	for _, tc := range []struct {
+		name string
+		sig  Signature
+		dead int
+	}{
+		{"an alternative without the anchor", Signature{Def: def, Anchors: []string{"AuthorizationFailure"},
+			Patterns: []*regexp.Regexp{regexp.MustCompile(`AuthorizationFailure|not authorized to perform`)}}, 1},
+		{"an optional anchor", Signature{Def: def, Anchors: []string{"AuthorizationFailure"},
+			Patterns: []*regexp.Regexp{regexp.MustCompile(`(?:AuthorizationFailure: )?This request`)}}, 1},
+		{"a branch without a Requires literal", Signature{Def: def, Anchors: []string{"WorkloadIdentityCredential"}, Requires: []string{": no such file"},
+			Patterns: []*regexp.Regexp{regexp.MustCompile(`WorkloadIdentityCredential: (?:open \S+: no such file|permission denied)`)}}, 1},
+		{"an anchor with an escape", Signature{Def: def, Anchors: []string{`\"phase\"`}, Patterns: []*regexp.Regexp{regexp.MustCompile(`\\"phase\\"`)}}, 1},
+		{"a sound entry", Signature{Def: def, Anchors: []string{"AuthorizationFailure", "not authorized to perform"},
+			Patterns: []*regexp.Regexp{regexp.MustCompile(`AuthorizationFailure|not authorized to perform`)}}, 0},
+	} {
+		if got := deadBranches([]Signature{tc.sig}); len(got) != tc.dead {
+			t.Errorf("%s: %d problems, want %d: %q", tc.name, len(got), tc.dead, got)
+		}
 	}
 }
