@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/labtest"
+)
+
+// azuriteKey is Azurite's documented development-account key (public, not a secret): key auth needs
+// a key, and the blob front refuses any key when shared key access is disabled.
+const azuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+// probeDoc is `probe -o json`.
+type probeDoc struct {
+	Mode    string `json:"mode"`
+	Results []struct {
+		OK    bool   `json:"ok"`
+		Blob  string `json:"blob"`
+		Steps []struct {
+			Name      string  `json:"name"`
+			Status    string  `json:"status"`
+			FindingID string  `json:"findingId"`
+			LatencyMS float64 `json:"latencyMs"`
+		} `json:"steps"`
+		Findings []struct {
+			ID string `json:"id"`
+		} `json:"findings"`
+	} `json:"results"`
+	Findings []struct {
+		ID string `json:"id"`
+	} `json:"findings"`
+}
+
+// firstFailure is the first failed step of the first result: its name and finding ID.
+func (d probeDoc) firstFailure() (string, string) {
+	for _, r := range d.Results {
+		for _, s := range r.Steps {
+			if s.Status == "failed" || s.Status == "warning" {
+				return s.Name, s.FindingID
+			}
+		}
+	}
+	return "", ""
+}
+
+func (d probeDoc) steps() string {
+	var out []string
+	for _, r := range d.Results {
+		for _, s := range r.Steps {
+			out = append(out, s.Name+"="+s.Status)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// probeLocal runs `probe --mode local -o json` against the lab's doubles (the BSL's URI may name the
+// bridge gateway or a placeholder: the flag points at the blob front this machine reaches).
+func probeLocal(t *testing.T, lab *labtest.Lab, ns string, extraEnv []string, args ...string) (probeDoc, result) {
+	t.Helper()
+	env := append(lab.AzureEnv(t), extraEnv...)
+	full := append([]string{"aksbackup", "probe", "-n", ns, "--mode", "local", "--storage-account-uri", lab.BlobURL + "devstoreaccount1", "-o", "json"}, args...)
+	r := kubectlEnv(t, lab, env, full...)
+	noSecrets(t, lab, r)
+	var doc probeDoc
+	if r.code <= 1 {
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+			t.Fatalf("probe -o json is not JSON: %v\n%s", err, r)
+		}
+	}
+	return doc, r
+}
+
+// noSecrets: no JWT (service-account or Entra token) and no admin secret in anything the plugin printed.
+func noSecrets(t *testing.T, lab *labtest.Lab, r result) {
+	t.Helper()
+	all := r.stdout + r.stderr
+	if strings.Contains(all, "eyJ") || strings.Contains(all, lab.AdminSecret(t)) || strings.Contains(all, azuriteKey) {
+		t.Errorf("the output holds a token, key or secret:\n%s", r)
+	}
+}
+
+// TestProbeLocalEndToEnd wires one fixture namespace, then breaks it in each way the lab can and
+// checks that local mode fails at the right step with the right finding ID, and passes again after.
+// The Azure scenario is global to the lab: not parallel with the other Azure tests.
+func TestProbeLocalEndToEnd(t *testing.T) {
+	lab := labtest.Load(t)
+	if lab.BlobURL == "" {
+		t.Fatal("the lab runs without Azurite; rerun e2e/scripts/build-tools.sh")
+	}
+	ns := lab.NewFixtureNamespace(t, "probe")
+	client := lab.Clientset(t)
+	agent := deployments[1]
+	lab.AzureScenario(t, "wired", ns)
+	if r := aksbackup(t, lab, "identity", "configure", "-n", ns, "--client-id", clientID, "--yes", "--timeout", "3m"); r.code != 0 {
+		t.Fatalf("configure:\n%s", r)
+	}
+
+	t.Run("healthy: every step passes and the blob is gone", func(t *testing.T) {
+		doc, r := probeLocal(t, lab, ns, nil)
+		if r.code != 0 || len(doc.Results) != 1 || !doc.Results[0].OK {
+			t.Fatalf("probe:\n%s", r)
+		}
+		want := "wiring=ok token-request=ok tcp=ok tls=ok tcp=ok tls=ok token-exchange=ok list=ok put=ok get=ok delete=ok confirm-gone=ok"
+		if got := doc.steps(); got != want {
+			t.Errorf("steps %q, want %q", got, want)
+		}
+		if !strings.HasPrefix(doc.Results[0].Blob, "aksbackup-probe-") || strings.Contains(doc.Results[0].Blob, "/") {
+			t.Errorf("blob %q is not flat", doc.Results[0].Blob)
+		}
+	})
+
+	faults := []struct {
+		name    string
+		faults  []string
+		args    []string
+		env     []string
+		step    string
+		finding string
+	}{
+		{name: "no blob data role", faults: []string{"role-account-contributor-only"}, step: "list", finding: "blob-data-role-missing"},
+		{name: "wrong federated credential subject", faults: []string{"subject-wrong-namespace"}, step: "token-exchange", finding: "federated-credential-mismatch"},
+		{name: "issuer without its slash", faults: []string{"issuer-no-trailing-slash"}, step: "token-exchange", finding: "federated-credential-mismatch"},
+		{name: "missing container", faults: []string{"container-missing"}, step: "list", finding: "container-not-found"},
+		{name: "network rules deny", faults: []string{"network-deny"}, step: "list", finding: "storage-network-blocked"},
+		{name: "shared key disabled with key auth", faults: []string{"shared-key-disabled"}, args: []string{"--use-aad=false"},
+			env: []string{"AZURE_STORAGE_KEY=" + azuriteKey}, step: "list", finding: "shared-key-disabled"},
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			lab.AzureScenario(t, "wired", ns, f.faults...)
+			doc, r := probeLocal(t, lab, ns, f.env, f.args...)
+			step, id := doc.firstFailure()
+			if r.code != 1 || step != f.step || id != f.finding {
+				t.Fatalf("failed at %s with %s, want %s with %s:\n%s", step, id, f.step, f.finding, r)
+			}
+			lab.AzureScenario(t, "wired", ns)
+		})
+	}
+
+	t.Run("no pod label", func(t *testing.T) {
+		patch := `[{"op":"remove","path":"/spec/template/metadata/labels/azure.workload.identity~1use"}]`
+		if _, err := client.AppsV1().Deployments(ns).Patch(context.Background(), agent, types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		doc, r := probeLocal(t, lab, ns, nil)
+		step, id := doc.firstFailure()
+		if r.code != 1 || step != "wiring" || id != "wi-label-missing" {
+			t.Fatalf("failed at %s with %s, want wiring with wi-label-missing:\n%s", step, id, r)
+		}
+		// Local mode still proves federation and roles.
+		if !strings.Contains(doc.steps(), "confirm-gone=ok") {
+			t.Errorf("steps: %s", doc.steps())
+		}
+	})
+}
+
+// TestProbeLeavesVeleroAlone runs the probe 20 times while the Velero double validates the same BSL:
+// the location stays Available and no probe blob is left.
+func TestProbeLeavesVeleroAlone(t *testing.T) {
+	lab := labtest.Load(t)
+	ns := lab.NewFixtureNamespace(t, "probe-velero")
+	lab.AzureScenario(t, "wired", ns)
+	if r := aksbackup(t, lab, "identity", "configure", "-n", ns, "--client-id", clientID, "--yes", "--timeout", "3m"); r.code != 0 {
+		t.Fatalf("configure:\n%s", r)
+	}
+	lab.WaitBSLPhase(t, ns, "default", "Available", 2*time.Minute)
+	for i := 0; i < 20; i++ {
+		if doc, r := probeLocal(t, lab, ns, nil); r.code != 0 || !doc.Results[0].OK {
+			t.Fatalf("probe %d:\n%s", i+1, r)
+		}
+		if st := lab.BSL(t, ns, "default"); st.Phase != "Available" {
+			t.Fatalf("after probe %d the BSL is %s: %s", i+1, st.Phase, st.Message)
+		}
+	}
+	r := kubectlEnv(t, lab, lab.AzureEnv(t), "aksbackup", "probe", "cleanup", "-n", ns, "--storage-account-uri", lab.BlobURL+"devstoreaccount1",
+		"--older-than", "0s", "--dry-run", "-o", "json")
+	var rep struct {
+		Leftovers []struct{ Kind, Name string } `json:"leftovers"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil {
+		t.Fatalf("cleanup --dry-run:\n%s", r)
+	}
+	if len(rep.Leftovers) != 0 {
+		t.Errorf("left behind: %+v", rep.Leftovers)
+	}
+	noSecrets(t, lab, r)
+}
+
+// TestProbeClusterEndToEnd needs the lab's real node: the verifier image imported into its
+// containerd, a cloud whose Entra is the bridge-gateway double, and the lab CA from a ConfigMap.
+func TestProbeClusterEndToEnd(t *testing.T) {
+	lab := labtest.Load(t)
+	if lab.RealNode == nil || lab.PodEntraURL == "" || lab.PodBlobURL == "" {
+		t.Skip("the lab runs without a real node (kwok pods run nothing): cluster mode is covered by unit tests only; boot the lab with its real node")
+	}
+	image := os.Getenv("AKSBACKUP_VERIFIER_IMAGE")
+	if image == "" {
+		t.Skip("AKSBACKUP_VERIFIER_IMAGE is not set: run `make verifier-image`, import it with `aksbackup-lab import-image`, and export its ref")
+	}
+	ns := lab.NewFixtureNamespace(t, "probe-cluster")
+	client := lab.Clientset(t)
+	lab.AzureScenario(t, "wired", ns)
+	if r := aksbackup(t, lab, "identity", "configure", "-n", ns, "--client-id", clientID, "--yes", "--timeout", "3m"); r.code != 0 {
+		t.Fatalf("configure:\n%s", r)
+	}
+	ca, err := os.ReadFile(lab.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().ConfigMaps(ns).Create(context.Background(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "lab-ca"},
+		Data: map[string]string{"ca.crt": string(ca)}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cloudFile := filepath.Join(t.TempDir(), "cloud.json")
+	cloud := fmt.Sprintf(`{"name":"AzureLabPods","resourceManagerEndpoint":%q,"resourceManagerAudience":"https://management.azure.com/","activeDirectoryAuthorityHost":%q,"storageSuffix":"lab.local"}`,
+		lab.ARMURL, lab.PodEntraURL)
+	if err := os.WriteFile(cloudFile, []byte(cloud), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := func(extra ...string) []string {
+		return append([]string{"aksbackup", "probe", "-n", ns, "--image", image, "--ca-bundle-configmap", "lab-ca", "--cloud-config", cloudFile,
+			"--storage-account-uri", lab.PodBlobURL + "devstoreaccount1", "-o", "json"}, extra...)
+	}
+	noPodLeft := func(t *testing.T) {
+		t.Helper()
+		pods, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=aksbackup-verifier"})
+		if err != nil || len(pods.Items) != 0 {
+			t.Errorf("verifier pods left: %d (%v)", len(pods.Items), err)
+		}
+	}
+	cases := []struct {
+		name    string
+		faults  []string
+		code    int
+		step    string
+		finding string
+	}{
+		{name: "healthy", code: 0},
+		{name: "no blob data role", faults: []string{"role-account-contributor-only"}, code: 1, step: "list", finding: "blob-data-role-missing"},
+		{name: "wrong federated credential subject", faults: []string{"subject-wrong-namespace"}, code: 1, step: "token-exchange", finding: "federated-credential-mismatch"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			lab.AzureScenario(t, "wired", ns, c.faults...)
+			r := kubectlEnv(t, lab, nil, args()...)
+			noSecrets(t, lab, r)
+			var doc probeDoc
+			_ = json.Unmarshal([]byte(r.stdout), &doc)
+			step, id := doc.firstFailure()
+			if r.code != c.code || step != c.step || id != c.finding || doc.Mode != "cluster" {
+				t.Fatalf("exit %d at %q with %q, want %d at %q with %q:\n%s", r.code, step, id, c.code, c.step, c.finding, r)
+			}
+			noPodLeft(t)
+		})
+	}
+	t.Run("--timeout", func(t *testing.T) {
+		r := kubectlEnv(t, lab, nil, args("--timeout", "1s")...)
+		if r.code == 0 {
+			t.Fatalf("a 1s probe passed:\n%s", r)
+		}
+		noPodLeft(t)
+	})
+	t.Run("SIGINT while the pod runs", func(t *testing.T) {
+		cmd := exec.Command(filepath.Join(pluginBinDir(t), "kubectl-aksbackup"), args()[1:]...)
+		cmd.Env = append(lab.AzureEnv(t), "KUBECONFIG="+lab.Kubeconfig, "HOME="+t.TempDir())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			pods, _ := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=aksbackup-verifier"})
+			if len(pods.Items) > 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			t.Errorf("exit after SIGINT: %v, want 3", err)
+		}
+		noPodLeft(t)
+	})
+}
