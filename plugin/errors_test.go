@@ -287,3 +287,26 @@ users:
 		}
 	}
 }
+
+func TestTimeoutFlagChecks(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "velero.log")
+	if err := os.WriteFile(log, []byte("level=info msg=hello\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"triage", "--file", log, "--timeout", "1m"}, "--timeout bounds reading the cluster; it does not apply to --file"},
+		{[]string{"bsl", "--timeout", "-1s"}, "--timeout must not be negative"},
+		{[]string{"identity", "status", "--timeout", "-1s"}, "--timeout must not be negative"},
+		{[]string{"trusted-access", "status", "--vault-id", "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/vault", "--timeout", "-1s", "--cluster-id", "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks"}, "--timeout must not be negative"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			f := &fakeFactory{client: unwiredCluster(true)}
+			out, errOut, err := run(t, f, "", tc.args...)
+			expectRun(t, out, errOut, err, exitcode.InvalidInput, []string{tc.want}, nil)
+		})
+	}
+}
