@@ -38,3 +38,6 @@ printf '  %-48s %8s ms\n' "kubectl sequence (7 commands, baseline)" "$(ms "$base
 printf '  %-48s %8s ms   ratio %s\n' "kubectl aksbackup identity status" "$(ms "${total[plugin_via_kubectl]}")" "$(ratio "${total[plugin_via_kubectl]}" "$base")"
 printf '  %-48s %8s ms   ratio %s\n' "kubectl-aksbackup identity status (direct)" "$(ms "${total[plugin_direct]}")" "$(ratio "${total[plugin_direct]}" "$base")"
 printf '  target: ratio <= 0.50\n'
+
+# Probe latency (local, and cluster on the real node): median of 10.
+bash "$(dirname "$0")/bench-probe.sh"
