@@ -319,6 +319,10 @@ func valueAfter(s string, at int, flag bool) (v span, prose, tight, ok bool) {
 	p += n
 	end := p
 	switch {
+	case n == 0 && sepColon && blockScalar(s, p) > p:
+		// YAML block scalar (key: |): the secret is on the lines below.
+		p = blockScalar(s, p)
+		end = indexFrom(s, p, "\n", `\`, " ⏎ ")
 	case n == 0 && strings.HasPrefix(s[p:], "${"):
 		end = indexFrom(s, p, "}", "\n") + 1 // ${VAR}, a reference to a secret
 		end = min(end, len(s))
@@ -459,4 +463,31 @@ func asciiLower(s string) string {
 		}
 	}
 	return s
+}
+
+// blockScalar returns where the first line of a YAML block scalar's content starts when p is at
+// its indicator (|, >, |-, >+ ... then the end of the line, plain or escaped in a log field), or p.
+func blockScalar(s string, p int) int {
+	i := p
+	if i >= len(s) || (s[i] != '|' && s[i] != '>') {
+		return p
+	}
+	i++
+	for i < len(s) && (s[i] == '-' || s[i] == '+' || (s[i] >= '1' && s[i] <= '9')) {
+		i++
+	}
+	switch {
+	case strings.HasPrefix(s[i:], "\n"):
+		i++
+	case strings.HasPrefix(s[i:], `\n`):
+		i += 2
+	case strings.HasPrefix(s[i:], " ⏎ "):
+		i += len(" ⏎ ")
+	default:
+		return p
+	}
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
 }
