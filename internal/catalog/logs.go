@@ -33,7 +33,7 @@ var (
 		Explanation: "The blob endpoint built from storageAccount (or storageAccountURI) has no DNS record: a typo in the account name, a wrong cloud, or a private endpoint without its DNS zone."})
 	StorageAccountReadDenied = findings.Define(findings.Definition{ID: "storage-account-read-denied", Severity: findings.SeverityInfo, Layer: findings.LayerConfig,
 		Title:       "Velero cannot read the storage account's properties and uses the default endpoint",
-		Explanation: "The identity lacks Microsoft.Storage/storageAccounts/read; Velero logs this at info level and falls back to https://<account>.blob.<suffix>, which works for public endpoints."})
+		Explanation: "Velero logs this at info level and falls back to https://<account>.blob.<suffix>, which works for public endpoints. Usually the identity lacks Microsoft.Storage/storageAccounts/read; when the token itself failed, another finding names why."})
 	BSLConfigIncomplete = findings.Define(findings.Definition{ID: "bsl-config-incomplete", Severity: findings.SeverityError, Layer: findings.LayerConfig,
 		Title:       "The BackupStorageLocation's config is incomplete or invalid",
 		Explanation: "The Azure plugin needs storageAccount (and resourceGroup and subscriptionId to read the account) and refuses unknown config keys."})
