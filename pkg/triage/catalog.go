@@ -282,9 +282,11 @@ var Catalog = []Signature{
 			"allow egress to login.microsoftonline.com, management.azure.com, *.blob.core.windows.net and *.dp.kubernetesconfiguration.azure.com (AKS Backup network requirements)",
 			"kubectl get networkpolicy -n {namespace}",
 		}},
+	// client-go's reflector names the type it lists ("failed to list *v1.BackupStorageLocation");
+	// "failed to list storage account access keys" is Velero's ARM call, not the API server.
 	{Def: catalog.APIServerUnreachable,
 		Anchors:  []string{"Unable to connect to the server", "Failed to watch", "failed to list", "10.0.0.1:443", "unable to retrieve the complete list of server APIs"},
-		Patterns: res(`Unable to connect to the server`, `(?:Failed to watch|failed to list)[^\n]*?(?:i/o timeout|Client\.Timeout exceeded|connection refused|connection reset by peer|TLS handshake timeout|no route to host|network is unreachable|no such host)`, `dial tcp 10\.0\.0\.1:443`, `unable to retrieve the complete list of server APIs`),
+		Patterns: res(`Unable to connect to the server`, `(?:Failed to watch|failed to list) \*[^\n]*?(?:i/o timeout|Client\.Timeout exceeded|connection refused|connection reset by peer|TLS handshake timeout|no route to host|network is unreachable|no such host)`, `dial tcp 10\.0\.0\.1:443`, `unable to retrieve the complete list of server APIs`),
 		Remediation: []string{
 			"kubectl get --raw /readyz?verbose",
 			"kubectl get networkpolicy -n {namespace}   # egress to the API server must be allowed",

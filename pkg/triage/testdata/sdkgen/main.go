@@ -143,6 +143,12 @@ func scenarios() []scenario {
 	add(wiAAD("wi-entra-egress-timeout", "extension-egress-blocked"), func(s *scenario) {
 		s.netErr = map[string]error{"login.microsoftonline.com": dialTimeout("20.190.151.68")}
 	})
+	add(wiAAD("wi-entra-dns-blocked", "extension-egress-blocked"), func(s *scenario) {
+		s.netErr = map[string]error{"login.microsoftonline.com": dnsNotFound("login.microsoftonline.com")}
+	})
+	add(scenario{name: "listkeys-arm-egress-timeout", expect: "extension-egress-blocked", auth: "wi", env: injected()}, func(s *scenario) {
+		s.netErr = map[string]error{"management.azure.com": dialTimeout("4.150.240.10")}
+	})
 	add(wiAAD("blob-permission-mismatch", "blob-data-role-missing"), func(s *scenario) {
 		s.blob = storageError(403, "This request is not authorized to perform this operation using this permission.", "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission.", "")
 	})
