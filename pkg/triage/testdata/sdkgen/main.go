@@ -178,6 +178,15 @@ func scenarios() []scenario {
 		s.uri = "https://"
 		s.netErr = map[string]error{bucket: dnsNotFound(bucket)}
 	})
+	add(wiAAD("account-missing", "storage-uri-invalid"), func(s *scenario) {
+		// ARM cannot find the account (logged at info), then its default endpoint does not resolve.
+		s.armProps = armError(404, "ResourceNotFound", "The Resource 'Microsoft.Storage/storageAccounts/"+account+"' under resource group 'backup-rg' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+		s.netErr = map[string]error{account + ".blob.core.windows.net": dnsNotFound(account + ".blob.core.windows.net")}
+	})
+	add(wiAAD("blob-server-busy", "bsl-unavailable"), func(s *scenario) {
+		// A transient 503 names no cause: only the symptom is reported, no invented cause.
+		s.blob = storageError(503, "The server is currently unable to receive requests. Please retry your request.", "ServerBusy", "The server is currently unable to receive requests. Please retry your request.", "")
+	})
 	add(wiAAD("account-properties-forbidden", "storage-account-read-denied"), func(s *scenario) {
 		s.validates = true
 		s.armProps = armError(403, "AuthorizationFailed", "The client '"+clientID+"' with object id '"+clientID+"' does not have authorization to perform action 'Microsoft.Storage/storageAccounts/read' over scope '/subscriptions/"+subscription+"/resourceGroups/backup-rg/providers/Microsoft.Storage/storageAccounts/"+account+"' or the scope is invalid. If access was recently granted, please refresh your credentials.")
