@@ -452,7 +452,9 @@ func (a *Analyzer) add(m match, r record, common map[string]string) {
 	if name := g.noteLocation(r, m.values["bslName"]); name != "" {
 		a.locations.set(name, struct{}{})
 	}
-	sample := evidenceSample{raw: r.raw, at: m.at, text: r.text}
+	// A sample keeps its entry and only the words the match starts with, which is all evidence
+	// needs to find the match again: the whole parsed text would double what samples hold.
+	sample := evidenceSample{raw: r.raw, text: strings.Clone(r.text[m.at:min(len(r.text), m.at+evidenceNeedle)])}
 	if g.count > valueSamples {
 		// Evidence keeps the first occurrences and the latest; it is redacted and cut in Report.
 		g.latest = &sample
@@ -507,6 +509,9 @@ func (g *group) addAffected(item string) {
 		g.affected = g.affectedList.items()
 	}
 }
+
+// evidenceNeedle is how much of the matched text a sample keeps to find the match in its entry.
+const evidenceNeedle = 24
 
 type evidenceSample struct {
 	raw, text string

@@ -1,6 +1,12 @@
 // Command velero-loggen writes a large synthetic Velero log for the triage benchmark: logrus text
 // lines of mixed levels from Velero's controllers, of which about one in a hundred carries a failure
 // that the triage catalog recognises. The output is deterministic for a given seed.
+//
+// -shape compact (the default) repeats a few real line templates. -shape wide writes what a busy
+// cluster with many backups looks like instead: longer lines (up to tens of kilobytes: item lists,
+// embedded YAML and JSON), many distinct field names and values (a fresh backup, namespace, pod
+// and request ID on most lines), failures naming many locations and accounts, and successes for
+// many locations. A memory bound measured on one shape of log says little about another.
 package main
 
 import (
@@ -45,7 +51,12 @@ func main() {
 	failureRate := flag.Float64("failure-rate", 0.01, "fraction of lines that carry a recognised failure")
 	successRate := flag.Float64("success-rate", 0.001, "fraction of lines that report a successful BSL validation")
 	seed := flag.Uint64("seed", 1, "random seed")
+	shape := flag.String("shape", "compact", "compact: a few real line templates; wide: long lines, many distinct fields and names")
 	flag.Parse()
+	if *shape != "compact" && *shape != "wide" {
+		fmt.Fprintf(os.Stderr, "-shape must be compact or wide, got %q\n", *shape)
+		os.Exit(2)
+	}
 	rng := rand.New(rand.NewPCG(*seed, *seed))
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer w.Flush()
@@ -53,12 +64,17 @@ func main() {
 	var written int64
 	for written < *size {
 		t = t.Add(time.Duration(rng.IntN(900)) * time.Millisecond)
-		line := ordinary[rng.IntN(len(ordinary))]
-		switch r := rng.Float64(); {
-		case r < *failureRate:
-			line = failures[rng.IntN(len(failures))]
-		case r < *failureRate+*successRate:
-			line = success
+		var line string
+		if *shape == "wide" {
+			line = wideLine(rng, rng.Float64(), *failureRate, *successRate)
+		} else {
+			line = ordinary[rng.IntN(len(ordinary))]
+			switch r := rng.Float64(); {
+			case r < *failureRate:
+				line = failures[rng.IntN(len(failures))]
+			case r < *failureRate+*successRate:
+				line = success
+			}
 		}
 		n, err := fmt.Fprintf(w, "time=\"%s\" %s\n", t.Format(time.RFC3339), line)
 		if err != nil {
