@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	k8stesting "k8s.io/client-go/testing"
@@ -308,5 +309,33 @@ func TestTimeoutFlagChecks(t *testing.T) {
 			out, errOut, err := run(t, f, "", tc.args...)
 			expectRun(t, out, errOut, err, exitcode.InvalidInput, []string{tc.want}, nil)
 		})
+	}
+}
+
+// ignoresContext is a bounded command whose Run never looks at its context.
+type ignoresContext struct{ release chan struct{} }
+
+func (ignoresContext) Complete(*cobra.Command, []string) error { return nil }
+func (ignoresContext) Validate() error                         { return nil }
+func (o ignoresContext) Run(context.Context) error             { <-o.release; return nil }
+func (ignoresContext) limit() time.Duration                    { return 100 * time.Millisecond }
+
+// TestTimeoutEndsARunThatIgnoresItsContext: --timeout ends the command even when what it waits on
+// ignores cancellation.
+func TestTimeoutEndsARunThatIgnoresItsContext(t *testing.T) {
+	old := stopGrace
+	stopGrace = 100 * time.Millisecond
+	t.Cleanup(func() { stopGrace = old })
+	o := ignoresContext{release: make(chan struct{})}
+	defer close(o.release)
+	cmd := &cobra.Command{Use: "stuck", RunE: runE(o)}
+	cmd.SetContext(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.RunE(cmd, nil) }()
+	select {
+	case err := <-done:
+		expectRun(t, "", "", err, exitcode.Failed, []string{"gave up after --timeout 100ms: context deadline exceeded, and the command did not stop within 100ms of it"}, nil)
+	case <-time.After(60 * time.Second):
+		t.Fatal("the command did not end")
 	}
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,10 +35,35 @@ func runE(o options) func(*cobra.Command, []string) error {
 		}
 		ctx, cancel := withLimit(cmd.Context(), limit)
 		defer cancel()
-		if err := o.Run(ctx); err != nil {
+		if err := runWithin(ctx, limit, o.Run); err != nil {
 			return withCode(timedOut(ctx, err, limit), exitcode.Failed)
 		}
 		return nil
+	}
+}
+
+// stopGrace is how long a bounded Run may take to return once its --timeout has passed.
+var stopGrace = 5 * time.Second
+
+// runWithin runs run, and returns at the latest stopGrace after ctx ends even if run has not: what
+// it waits on may ignore cancellation (client-go runs exec credential plugins such as kubelogin
+// without a context), and --timeout must still end the command.
+func runWithin(ctx context.Context, limit time.Duration, run func(context.Context) error) error {
+	if limit <= 0 {
+		return run(ctx)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(stopGrace):
+		return fmt.Errorf("%w, and the command did not stop within %s of it: something it waits on ignores cancellation (an exec credential plugin such as kubelogin?)", ctx.Err(), stopGrace)
 	}
 }
 
