@@ -85,12 +85,76 @@ func CRILine(t time.Time, stream, line string) string {
 // NewLogger is a logrus logger writing Velero's text format: time="<RFC3339 UTC>" level=... msg=...
 // and then the fields in sorted order, at Velero's default level, info.
 func NewLogger(out io.Writer) *logrus.Logger {
+	return NewLoggerWithFormat(out, LogFormatText)
+}
+
+// Velero's --log-format values.
+const (
+	LogFormatText = "text"
+	LogFormatJSON = "json"
+)
+
+// NewLoggerWithFormat is a logrus logger writing Velero's text or JSON format. Velero's JSON format
+// (pkg/util/logging, --log-format=json) is logrus's JSONFormatter: one object per line, keys in
+// sorted order, "level", "msg" and "time" (RFC 3339), the fields as they are, and the error at
+// "error.message" rather than "error" (Velero sets logrus.ErrorKey so for JSON).
+func NewLoggerWithFormat(out io.Writer, format string) *logrus.Logger {
 	l := logrus.New()
 	l.Out = out
 	l.Formatter = &logrus.TextFormatter{DisableColors: true, FullTimestamp: true, TimestampFormat: time.RFC3339}
+	if format == LogFormatJSON {
+		// logrus.ErrorKey is global and this process also writes text logs, so the key is
+		// renamed per entry instead.
+		l.Formatter = jsonFormatter{&logrus.JSONFormatter{TimestampFormat: time.RFC3339}}
+	}
 	l.Level = logrus.InfoLevel
 	l.Hooks.Add(utcHook{})
 	return l
+}
+
+// jsonFormatter writes an entry's error under "error.message", as Velero's JSON logs do.
+type jsonFormatter struct{ json *logrus.JSONFormatter }
+
+func (f jsonFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	if v, ok := e.Data[logrus.ErrorKey]; ok {
+		data := make(logrus.Fields, len(e.Data))
+		for k, x := range e.Data {
+			data[k] = x
+		}
+		delete(data, logrus.ErrorKey)
+		if err, isErr := v.(error); isErr {
+			v = err.Error()
+		}
+		data["error.message"] = v
+		copied := *e
+		copied.Data = data
+		e = &copied
+	}
+	return f.json.Format(e)
+}
+
+// PodLogFormat is the format the pod's velero container asks for with Velero's --log-format flag
+// (in its command or args); text when it does not say.
+func PodLogFormat(pod *corev1.Pod) string {
+	format := LogFormatText
+	for _, c := range pod.Spec.Containers {
+		if c.Name != VeleroContainer {
+			continue
+		}
+		words := append(append([]string(nil), c.Command...), c.Args...)
+		for i, w := range words {
+			switch {
+			case strings.HasPrefix(w, "--log-format="):
+				format = strings.TrimPrefix(w, "--log-format=")
+			case w == "--log-format" && i+1 < len(words):
+				format = words[i+1]
+			}
+		}
+	}
+	if format != LogFormatJSON {
+		return LogFormatText
+	}
+	return format
 }
 
 // utcHook stamps entries in UTC, as Velero's container (TZ unset) does.
@@ -135,7 +199,7 @@ func (l *podLogs) get(ctx context.Context, pod *corev1.Pod) (*podLog, error) {
 		if err != nil {
 			return nil, err
 		}
-		pl = &podLog{path: path, w: w, logger: NewLogger(w)}
+		pl = &podLog{path: path, w: w, logger: NewLoggerWithFormat(w, PodLogFormat(pod))}
 		l.pods[string(pod.UID)] = pl
 	}
 	if !pl.served {

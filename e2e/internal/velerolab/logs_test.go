@@ -172,3 +172,44 @@ func TestNoSuchFile(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestJSONLogFormat pins Velero's --log-format=json: logrus's JSONFormatter with the keys sorted,
+// the error at "error.message" (Velero's logrus.ErrorKey for JSON), & < > escaped as \u0026..., and
+// a text logger in the same process still writing "error".
+func TestJSONLogFormat(t *testing.T) {
+	var buf, text bytes.Buffer
+	log := NewLoggerWithFormat(&buf, LogFormatJSON).WithTime(stamp).WithField("controller", controllerName).WithField(controllerName, "velero/default")
+	err := &locatedError{err: &rpcError{errors.New("GET https://labstorage.blob.core.windows.net/velero?a=1&b=2\nRESPONSE 404: 404 The specified container does not exist.\nERROR CODE: ContainerNotFound")},
+		file: objectStoreFile + ":222", function: isValidFunction}
+	withError(at(log, 255), err).Error("fail to validate backup store")
+	at(log, 231).Info("BackupStorageLocations is valid, marking as available")
+	want := `{"backup-storage-location":"velero/default","controller":"backup-storage-location","error.file":"/go/src/github.com/vmware-tanzu/velero/pkg/persistence/object_store.go:222","error.function":"github.com/vmware-tanzu/velero/pkg/persistence.(*objectBackupStore).IsValid","error.message":"rpc error: code = Unknown desc = GET https://labstorage.blob.core.windows.net/velero?a=1\u0026b=2\nRESPONSE 404: 404 The specified container does not exist.\nERROR CODE: ContainerNotFound","level":"error","logSource":"pkg/controller/backup_storage_location_controller.go:255","msg":"fail to validate backup store","time":"2026-11-22T21:34:27Z"}` + "\n" +
+		`{"backup-storage-location":"velero/default","controller":"backup-storage-location","level":"info","logSource":"pkg/controller/backup_storage_location_controller.go:231","msg":"BackupStorageLocations is valid, marking as available","time":"2026-11-22T21:34:27Z"}` + "\n"
+	if buf.String() != want {
+		t.Errorf("JSON lines:\n%s\nwant:\n%s", buf.String(), want)
+	}
+	withError(NewLogger(&text).WithTime(stamp), errors.New("x")).Error("y")
+	if !strings.Contains(text.String(), ` error=x`) || strings.Contains(text.String(), "error.message") {
+		t.Errorf("the text logger changed: %s", text.String())
+	}
+}
+
+func TestPodLogFormat(t *testing.T) {
+	pod := func(c ...corev1.Container) *corev1.Pod { return &corev1.Pod{Spec: corev1.PodSpec{Containers: c}} }
+	tests := []struct {
+		name string
+		pod  *corev1.Pod
+		want string
+	}{
+		{"no flag", pod(corev1.Container{Name: "velero", Args: []string{"server"}}), LogFormatText},
+		{"--log-format=json", pod(corev1.Container{Name: "velero", Args: []string{"server", "--log-format=json"}}), LogFormatJSON},
+		{"--log-format json in the command", pod(corev1.Container{Name: "velero", Command: []string{"/velero", "server", "--log-format", "json"}}), LogFormatJSON},
+		{"another container's flag", pod(corev1.Container{Name: "geneva", Args: []string{"--log-format=json"}}, corev1.Container{Name: "velero"}), LogFormatText},
+		{"an unknown format is Velero's default", pod(corev1.Container{Name: "velero", Args: []string{"--log-format=xml"}}), LogFormatText},
+	}
+	for _, tt := range tests {
+		if got := PodLogFormat(tt.pod); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
