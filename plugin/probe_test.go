@@ -341,3 +341,13 @@ func TestProbeCleanup(t *testing.T) {
 		t.Error("cleanup deleted a backup")
 	}
 }
+
+func TestProbeTargetFromFlagsAlone(t *testing.T) {
+	_, b, cloudFile := withFakeAzure(t)
+	pc := newProbeCluster(t, true)
+	out, errOut, err := runProbe(t, pc, nil, "--mode", "local", "--cloud-config", cloudFile, "--container", "velero",
+		"--storage-account-uri", b.Spec.Config["storageAccountURI"], "--prefix", "cluster-b")
+	expectRun(t, out, errOut, err, exitcode.OK, []string{"PASS  (flags)", "devstoreaccount1/velero/cluster-b"}, nil)
+	out, errOut, err = runProbe(t, pc, nil, "--mode", "local", "--cloud-config", cloudFile)
+	expectRun(t, out, errOut, err, exitcode.InvalidInput, []string{"has no Azure BackupStorageLocation to probe"}, nil)
+}

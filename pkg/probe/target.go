@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -134,7 +135,11 @@ func (t Target) apply(storageSuffix string, o Overrides) (Target, error) {
 		return t, fmt.Errorf("storage account URI %q of %s is not an http(s) URL", t.ServiceURL, where)
 	}
 	if t.Account == "" {
+		// https://<account>.blob..., or path-style (an IP or emulator): https://host/<account>.
 		t.Account, _, _ = strings.Cut(u.Hostname(), ".")
+		if net.ParseIP(u.Hostname()) != nil || u.Hostname() == "localhost" {
+			t.Account, _, _ = strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		}
 	}
 	return t, nil
 }
