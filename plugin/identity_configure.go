@@ -187,7 +187,12 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 	limit := o.WaitFlags.Timeout
 	prepareCtx, cancel := withLimit(ctx, limit)
 	defer cancel()
-	cp, azurePlan, err := o.prepare(prepareCtx)
+	var cp *identity.ConfigurePlan
+	var azurePlan *azurecheck.AzurePlan
+	err := runWithin(prepareCtx, limit, func(ctx context.Context) (err error) {
+		cp, azurePlan, err = o.prepare(ctx)
+		return err
+	})
 	if err != nil {
 		return timedOut(prepareCtx, err, limit)
 	}
@@ -234,12 +239,13 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 
 	applyCtx, cancelApply := withLimit(ctx, limit)
 	defer cancelApply()
-	if err := o.apply(applyCtx, cp, azurePlan, result, table); err != nil || !o.WaitBSL {
+	apply := func(ctx context.Context) error { return o.apply(ctx, cp, azurePlan, result, table) }
+	if err := runWithin(applyCtx, limit, apply); err != nil || !o.WaitBSL {
 		return timedOut(applyCtx, err, limit)
 	}
 	bslCtx, cancelBSL := withLimit(ctx, o.BSLTimeout)
 	defer cancelBSL()
-	return timedOut(bslCtx, o.waitBSL(bslCtx), o.BSLTimeout)
+	return timedOut(bslCtx, runWithin(bslCtx, o.BSLTimeout, o.waitBSL), o.BSLTimeout)
 }
 
 // prepare reads the cluster (and Azure), plans the changes and checks the caller's permissions.

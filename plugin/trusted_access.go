@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/plan"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/trustedaccess"
 )
 
@@ -188,7 +189,12 @@ func (o *TrustedAccessOptions) Run(ctx context.Context) error {
 func (o *TrustedAccessOptions) runCreate(ctx context.Context, azc azure.Client) error {
 	planCtx, cancel := withLimit(ctx, o.Timeout)
 	defer cancel()
-	p, noChange, err := trustedaccess.PlanCreate(planCtx, azc, o.cluster, o.vault, o.Name)
+	var p *plan.Plan
+	var noChange string
+	err := runWithin(planCtx, o.Timeout, func(ctx context.Context) (err error) {
+		p, noChange, err = trustedaccess.PlanCreate(ctx, azc, o.cluster, o.vault, o.Name)
+		return err
+	})
 	if err != nil {
 		return timedOut(planCtx, exitcode.Invalid(err), o.Timeout)
 	}
@@ -217,7 +223,7 @@ func (o *TrustedAccessOptions) runCreate(ctx context.Context, azc azure.Client) 
 	}
 	createCtx, cancelCreate := withLimit(ctx, o.Timeout)
 	defer cancelCreate()
-	if err := p.Execute(createCtx, false); err != nil {
+	if err := runWithin(createCtx, o.Timeout, func(ctx context.Context) error { return p.Execute(ctx, false) }); err != nil {
 		return timedOut(createCtx, err, o.Timeout)
 	}
 	fmt.Fprintf(o.Out, "Created Trusted Access binding %s.\n", p.Changes[0].Object)
