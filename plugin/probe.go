@@ -26,6 +26,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe/probekube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/version"
 )
@@ -53,7 +54,7 @@ type ProbeOptions struct {
 
 	format    output.Format
 	profile   profile.Profile
-	component probe.Component
+	component probekube.Component
 	cloud     azure.Cloud
 	client    kubernetes.Interface
 	dynamic   dynamic.Interface
@@ -96,8 +97,8 @@ func (f *probeTargetFlags) AddFlags(cmd *cobra.Command) {
 
 func (f *probeTargetFlags) complete(cmd *cobra.Command) { f.useAADSet = cmd.Flags().Changed("use-aad") }
 
-func (f *probeTargetFlags) identityOverrides() probe.IdentityOverrides {
-	return probe.IdentityOverrides{ClientID: f.ClientID, TenantID: f.TenantID, TenantFallback: os.Getenv("AZURE_TENANT_ID")}
+func (f *probeTargetFlags) identityOverrides() probekube.IdentityOverrides {
+	return probekube.IdentityOverrides{ClientID: f.ClientID, TenantID: f.TenantID, TenantFallback: os.Getenv("AZURE_TENANT_ID")}
 }
 
 func (f *probeTargetFlags) overrides() probe.Overrides {
@@ -175,7 +176,7 @@ func (o *ProbeOptions) Complete(cmd *cobra.Command, _ []string) error {
 }
 
 // componentOf picks the pair that talks to Blob Storage (the first, when the profile does not say).
-func componentOf(p profile.Profile) probe.Component {
+func componentOf(p profile.Profile) probekube.Component {
 	pair := p.Pairs[0]
 	for _, candidate := range p.Pairs {
 		if candidate.StorageContainer != "" {
@@ -183,7 +184,7 @@ func componentOf(p profile.Profile) probe.Component {
 			break
 		}
 	}
-	return probe.Component{Namespace: p.Namespace, ServiceAccount: pair.ServiceAccount, Deployment: pair.Deployment, Container: pair.StorageContainer}
+	return probekube.Component{Namespace: p.Namespace, ServiceAccount: pair.ServiceAccount, Deployment: pair.Deployment, Container: pair.StorageContainer}
 }
 
 func (o *ProbeOptions) Validate() error {
@@ -241,7 +242,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		}
 	}
 	if mode == modeLocal {
-		allowed, err := probe.CanI(ctx, o.client, o.component.Namespace, "create", "serviceaccounts", "token", o.component.ServiceAccount)
+		allowed, err := probekube.CanI(ctx, o.client, o.component.Namespace, "create", "serviceaccounts", "token", o.component.ServiceAccount)
 		if err != nil {
 			return accessError(err, o.Factory.Host())
 		}
@@ -255,14 +256,14 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	for _, f := range notes {
 		rep.AddFinding(f)
 	}
-	wiring := probe.ReadWiring(ctx, o.client, o.component, o.Target.identityOverrides(), o.now)
+	wiring := probekube.ReadWiring(ctx, o.client, o.component, o.Target.identityOverrides(), o.now)
 	var runErr error
 	if mode == modeLocal {
 		runErr = o.runLocal(ctx, rep, targets, wiring)
 	} else {
 		runErr = o.runCluster(ctx, rep, targets, wiring)
 	}
-	if errors.Is(runErr, probe.ErrInterrupted) {
+	if errors.Is(runErr, probekube.ErrInterrupted) {
 		fmt.Fprintln(o.ErrOut, "Interrupted: the verifier pod was deleted.")
 		return &exitcode.Error{Code: exitcode.Failed, Err: errors.New("probe interrupted")}
 	}
@@ -285,7 +286,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 
 func (o *ProbeOptions) canRunPods(ctx context.Context) (bool, error) {
 	for _, verb := range []string{"create", "watch", "delete"} {
-		ok, err := probe.CanI(ctx, o.client, o.component.Namespace, verb, "pods", "", "")
+		ok, err := probekube.CanI(ctx, o.client, o.component.Namespace, verb, "pods", "", "")
 		if err != nil || !ok {
 			return false, err
 		}
@@ -311,11 +312,11 @@ func (o *ProbeOptions) config(t probe.Target, runID, mode string) probe.Config {
 	return cfg
 }
 
-func (o *ProbeOptions) runLocal(ctx context.Context, rep *probe.Report, targets []probe.Target, wiring probe.Wiring) error {
+func (o *ProbeOptions) runLocal(ctx context.Context, rep *probe.Report, targets []probe.Target, wiring probekube.Wiring) error {
 	var token string
 	var tokenStep probe.Step
 	if !wiring.Blocking {
-		token, tokenStep = probe.RequestToken(ctx, o.client, o.component.Namespace, o.component.ServiceAccount, o.now)
+		token, tokenStep = probekube.RequestToken(ctx, o.client, o.component.Namespace, o.component.ServiceAccount, o.now)
 	}
 	for _, t := range targets {
 		cfg := o.config(t, o.newRunID(), modeLocal)
@@ -336,7 +337,7 @@ func (o *ProbeOptions) runLocal(ctx context.Context, rep *probe.Report, targets 
 	return nil
 }
 
-func (o *ProbeOptions) runCluster(ctx context.Context, rep *probe.Report, targets []probe.Target, wiring probe.Wiring) error {
+func (o *ProbeOptions) runCluster(ctx context.Context, rep *probe.Report, targets []probe.Target, wiring probekube.Wiring) error {
 	for _, t := range targets {
 		runID := o.newRunID()
 		cfg := o.config(t, runID, modeCluster)
@@ -344,13 +345,13 @@ func (o *ProbeOptions) runCluster(ctx context.Context, rep *probe.Report, target
 			rep.Add(probe.Blocked(cfg, wiring.Step))
 			continue
 		}
-		pod := probe.VerifierPod(probe.PodOptions{Namespace: o.component.Namespace, ServiceAccount: o.component.ServiceAccount, Image: o.Image, RunID: runID,
+		pod := probekube.VerifierPod(probekube.PodOptions{Namespace: o.component.Namespace, ServiceAccount: o.component.ServiceAccount, Image: o.Image, RunID: runID,
 			Args: o.verifierArgs(t, runID), Env: wiring.ProxyEnv, CABundleConfigMap: o.CABundleConfigMap, Deadline: podDeadline(o.Timeout)})
 		o.progress(fmt.Sprintf("probing %s from a verifier pod (image %s)", describe(t), o.Image))
 		start := o.now()
-		run, err := probe.RunPod(ctx, o.client, pod, probe.WatchOptions{Keep: o.Keep, Progress: o.progress, Now: o.now})
+		run, err := probekube.RunPod(ctx, o.client, pod, probekube.WatchOptions{Keep: o.Keep, Progress: o.progress, Now: o.now})
 		if err != nil {
-			if errors.Is(err, probe.ErrInterrupted) {
+			if errors.Is(err, probekube.ErrInterrupted) {
 				return err
 			}
 			return kube.Explain(err, o.Factory.Host())
@@ -362,7 +363,7 @@ func (o *ProbeOptions) runCluster(ctx context.Context, rep *probe.Report, target
 			res.Target = t
 			res.Steps = append([]probe.Step{wiring.Step, run.Step}, res.Steps...)
 			res.OK = res.OK && wiring.Step.Status != probe.StatusFailed
-			if policies, err := probe.SelectingEgressPolicies(ctx, o.client, o.component.Namespace, pod.Labels); err == nil {
+			if policies, err := probekube.SelectingEgressPolicies(ctx, o.client, o.component.Namespace, pod.Labels); err == nil {
 				probe.ExplainEgress(res, policies)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe/probekube"
 )
 
 // ProbeCleanupOptions removes what crashed probes left: probe blobs and verifier pods.
@@ -74,7 +75,7 @@ func (o *ProbeCleanupOptions) Validate() error {
 func (o *ProbeCleanupOptions) Run(ctx context.Context) error {
 	cutoff := o.now().Add(-o.OlderThan)
 	rep := CleanupReport{APIVersion: identity.APIVersion, Kind: "ProbeCleanup", Namespace: o.component.Namespace, OlderThan: o.OlderThan.String(), DryRun: o.DryRun, Leftovers: []probe.Leftover{}}
-	pods, err := probe.CleanupPods(ctx, o.client, o.component.Namespace, cutoff, o.DryRun)
+	pods, err := probekube.CleanupPods(ctx, o.client, o.component.Namespace, cutoff, o.DryRun)
 	if err != nil {
 		return kube.Explain(err, o.Factory.Host())
 	}
@@ -83,18 +84,18 @@ func (o *ProbeCleanupOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	allowed, err := probe.CanI(ctx, o.client, o.component.Namespace, "create", "serviceaccounts", "token", o.component.ServiceAccount)
+	allowed, err := probekube.CanI(ctx, o.client, o.component.Namespace, "create", "serviceaccounts", "token", o.component.ServiceAccount)
 	if err != nil {
 		return accessError(err, o.Factory.Host())
 	}
 	if !allowed {
 		return exitcode.Invalidf("you may not create serviceaccounts/token for %s/%s, which deleting probe blobs as the component needs; verifier pods were handled", o.component.Namespace, o.component.ServiceAccount)
 	}
-	wiring := probe.ReadWiring(ctx, o.client, o.component, o.Target.identityOverrides(), o.now)
+	wiring := probekube.ReadWiring(ctx, o.client, o.component, o.Target.identityOverrides(), o.now)
 	if wiring.Blocking {
 		return fmt.Errorf("cannot act as the component: %s", wiring.Step.Detail)
 	}
-	token, step := probe.RequestToken(ctx, o.client, o.component.Namespace, o.component.ServiceAccount, o.now)
+	token, step := probekube.RequestToken(ctx, o.client, o.component.Namespace, o.component.ServiceAccount, o.now)
 	if step.Status == probe.StatusFailed {
 		return fmt.Errorf("requesting a token for %s/%s: %s", o.component.Namespace, o.component.ServiceAccount, step.Detail)
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe/probekube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe/probetest"
 )
 
@@ -50,12 +51,12 @@ type probeCluster struct {
 func newProbeCluster(t *testing.T, labelled bool, podUpdates ...func(*corev1.Pod)) *probeCluster {
 	labels := map[string]string{"app": "velero"}
 	if labelled {
-		labels[probe.UseLabel] = "true"
+		labels[probekube.UseLabel] = "true"
 	}
 	pc := &probeCluster{denied: map[string]bool{}, podUpdates: podUpdates}
 	pc.client = fake.NewClientset(
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "velero", Namespace: probeNS,
-			Annotations: map[string]string{probe.ClientIDKey: probeClientID, probe.TenantIDKey: probetest.Tenant}}},
+			Annotations: map[string]string{probekube.ClientIDKey: probeClientID, probekube.TenantIDKey: probetest.Tenant}}},
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "velero", Namespace: probeNS}, Spec: appsv1.DeploymentSpec{
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{ServiceAccountName: "velero",
 				Containers: []corev1.Container{{Name: "velero", Env: []corev1.EnvVar{{Name: "HTTPS_PROXY", Value: "http://proxy.internal:3128"}, {Name: "OTHER", Value: "x"}}}}}}}},
@@ -72,7 +73,7 @@ func newProbeCluster(t *testing.T, labelled bool, podUpdates ...func(*corev1.Pod
 			return false, nil, nil
 		}
 		tr := a.(k8stesting.CreateAction).GetObject().(*authnv1.TokenRequest)
-		if len(tr.Spec.Audiences) != 1 || tr.Spec.Audiences[0] != probe.TokenAudience || tr.Spec.ExpirationSeconds == nil || *tr.Spec.ExpirationSeconds != 600 {
+		if len(tr.Spec.Audiences) != 1 || tr.Spec.Audiences[0] != probekube.TokenAudience || tr.Spec.ExpirationSeconds == nil || *tr.Spec.ExpirationSeconds != 600 {
 			return true, nil, fmt.Errorf("unexpected token request %+v", tr.Spec)
 		}
 		pc.tokens++
@@ -93,7 +94,7 @@ func newProbeCluster(t *testing.T, labelled bool, podUpdates ...func(*corev1.Pod
 }
 
 func (pc *probeCluster) verifierPods(t *testing.T) []corev1.Pod {
-	pods, err := pc.client.CoreV1().Pods(probeNS).List(context.Background(), metav1.ListOptions{LabelSelector: probe.LabelSelector("")})
+	pods, err := pc.client.CoreV1().Pods(probeNS).List(context.Background(), metav1.ListOptions{LabelSelector: probekube.LabelSelector("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +327,7 @@ func TestProbeCleanup(t *testing.T) {
 	f.Blobs["velero/cluster-a/backups/b/velero-backup.json"] = []byte("{}")
 	old := metav1.NewTime(time.Now().Add(-3 * time.Hour))
 	_, _ = pc.client.CoreV1().Pods(probeNS).Create(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "aksbackup-verifier-x", Namespace: probeNS,
-		Labels: map[string]string{probe.AppLabel: probe.AppName}, CreationTimestamp: old}}, metav1.CreateOptions{})
+		Labels: map[string]string{probekube.AppLabel: probekube.AppName}, CreationTimestamp: old}}, metav1.CreateOptions{})
 	out, errOut, err := runProbe(t, pc, b, "cleanup", "--cloud-config", cloudFile, "--dry-run")
 	expectRun(t, out, errOut, err, exitcode.OK, []string{"would delete", "cluster-a/" + probe.BlobPrefix + oldID, "velero/aksbackup-verifier-x"}, nil)
 	if len(f.Blobs) != 2 || len(pc.verifierPods(t)) != 1 {

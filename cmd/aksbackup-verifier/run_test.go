@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,5 +50,19 @@ func TestRunWritesTheTerminationMessage(t *testing.T) {
 	var res probe.Result
 	if err := json.Unmarshal(data, &res); err != nil || res.Steps[0].Name != probe.StepEnv || res.Steps[0].FindingID != "wi-not-injected" {
 		t.Fatalf("termination message %s: %v", data, err)
+	}
+}
+
+// The verifier runs in a pod from a small image: it links the probe steps and the Azure SDK, not
+// client-go (the pod and token logic of pkg/probe/probekube stay in the plugin).
+func TestVerifierLinksNoKubernetesClient(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "k8s.io/client-go") || strings.HasSuffix(dep, "/pkg/probe/probekube") {
+			t.Errorf("the verifier links %s", dep)
+		}
 	}
 }

@@ -157,3 +157,6 @@ func oneLine(err error) string {
 	}
 	return s
 }
+
+// OneLine is the redacted one-line form of an error that steps and results carry.
+func OneLine(err error) string { return oneLine(err) }

@@ -446,3 +446,6 @@ func NewBlobClient(cfg Config) (*azblob.Client, error) {
 	}
 	return azblob.NewClient(cfg.Target.ServiceURL, cred, &azblob.ClientOptions{ClientOptions: r.clientOptions()})
 }
+
+// Millis is a duration as a step's latency.
+func Millis(d time.Duration) float64 { return ms(d) }

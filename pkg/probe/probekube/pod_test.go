@@ -1,4 +1,4 @@
-package probe
+package probekube
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe"
 )
 
 func testPod() *corev1.Pod {
@@ -83,9 +84,9 @@ func terminated(message string, code int32) func(*corev1.Pod) {
 }
 
 func verifierResult(t *testing.T, ok bool) string {
-	res := Result{RunID: "abc-0123abcd", Mode: "cluster", OK: ok, Steps: []Step{{Name: StepList, Status: StatusOK}}}
+	res := probe.Result{RunID: "abc-0123abcd", Mode: "cluster", OK: ok, Steps: []probe.Step{{Name: probe.StepList, Status: probe.StatusOK}}}
 	if !ok {
-		res.Steps[0] = Step{Name: StepTCP, Status: StatusFailed, FindingID: catalog.ExtensionEgressBlocked.ID, Detail: "dial tcp: i/o timeout"}
+		res.Steps[0] = probe.Step{Name: probe.StepTCP, Status: probe.StatusFailed, FindingID: catalog.ExtensionEgressBlocked.ID, Detail: "dial tcp: i/o timeout"}
 	}
 	data, err := json.Marshal(res)
 	if err != nil {
@@ -116,13 +117,13 @@ func TestRunPod(t *testing.T) {
 		{name: "kept for debugging", updates: []func(*corev1.Pod){scheduled, terminated(verifierResult(t, true), 0)}, keep: true, wantResult: true},
 		{name: "image pull backoff names --image", updates: []func(*corev1.Pod){scheduled, func(p *corev1.Pod) {
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Image: "example.com/aksbackup-verifier:v1", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image"}}}}
-		}}, finding: VerifierImagePull.ID, detail: "example.com/aksbackup-verifier:v1 (--image)"},
+		}}, finding: probe.VerifierImagePull.ID, detail: "example.com/aksbackup-verifier:v1 (--image)"},
 		{name: "unschedulable names the taints", updates: []func(*corev1.Pod){func(p *corev1.Pod) {
 			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
 				Message: "0/1 nodes are available: 1 node(s) had untolerated taint {kwok.x-k8s.io/node: fake}. preemption: 0/1 nodes are available"}}
-		}}, finding: VerifierUnschedulable.ID, detail: "untolerated: {kwok.x-k8s.io/node: fake}"},
-		{name: "ended without a result", updates: []func(*corev1.Pod){scheduled, terminated("panic: boom", 2)}, finding: VerifierFailed.ID, detail: "exited 2"},
-		{name: "timeout while pending", updates: []func(*corev1.Pod){scheduled}, timeout: true, finding: ProbeTimeout.ID},
+		}}, finding: probe.VerifierUnschedulable.ID, detail: "untolerated: {kwok.x-k8s.io/node: fake}"},
+		{name: "ended without a result", updates: []func(*corev1.Pod){scheduled, terminated("panic: boom", 2)}, finding: probe.VerifierFailed.ID, detail: "exited 2"},
+		{name: "timeout while pending", updates: []func(*corev1.Pod){scheduled}, timeout: true, finding: probe.ProbeTimeout.ID},
 		{name: "signal while running", updates: []func(*corev1.Pod){scheduled, running}, cancel: true, wantErr: ErrInterrupted},
 		{name: "signal while pending", cancel: true, wantErr: ErrInterrupted},
 	}
@@ -174,9 +175,9 @@ func TestExplainEgress(t *testing.T) {
 	if err != nil || strings.Join(names, ",") != "deny-egress" {
 		t.Fatalf("policies = %v, %v", names, err)
 	}
-	res := &Result{Steps: []Step{{Name: StepTCP, Status: StatusFailed, FindingID: catalog.ExtensionEgressBlocked.ID}, {Name: StepList, Status: StatusSkipped}}}
-	ExplainEgress(res, names)
-	if res.Steps[0].FindingID != EgressDenied.ID || !strings.Contains(res.Steps[0].Detail, "deny-egress") {
+	res := &probe.Result{Steps: []probe.Step{{Name: probe.StepTCP, Status: probe.StatusFailed, FindingID: catalog.ExtensionEgressBlocked.ID}, {Name: probe.StepList, Status: probe.StatusSkipped}}}
+	probe.ExplainEgress(res, names)
+	if res.Steps[0].FindingID != probe.EgressDenied.ID || !strings.Contains(res.Steps[0].Detail, "deny-egress") {
 		t.Errorf("step = %+v", res.Steps[0])
 	}
 }

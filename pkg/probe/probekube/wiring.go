@@ -1,4 +1,7 @@
-package probe
+// Package probekube is the Kubernetes side of the probe: the component's wiring, local mode's
+// service-account token, the verifier pod and its watch, and the cleanup of crashed verifier pods.
+// The verifier itself links none of it.
+package probekube
 
 import (
 	"context"
@@ -14,19 +17,17 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe"
 )
 
 // Workload identity's names (azure-workload-identity).
 const (
-	UseLabel         = "azure.workload.identity/use"
-	ClientIDKey      = "azure.workload.identity/client-id"
-	TenantIDKey      = "azure.workload.identity/tenant-id"
-	TokenAudience    = "api://AzureADTokenExchange"
-	tokenExpiry      = 10 * time.Minute
-	tenantIDEnv      = "AZURE_TENANT_ID"
-	clientIDEnv      = "AZURE_CLIENT_ID"
-	federatedFileEnv = "AZURE_FEDERATED_TOKEN_FILE"
-	authorityHostEnv = "AZURE_AUTHORITY_HOST"
+	UseLabel      = "azure.workload.identity/use"
+	ClientIDKey   = "azure.workload.identity/client-id"
+	TenantIDKey   = "azure.workload.identity/tenant-id"
+	TokenAudience = "api://AzureADTokenExchange"
+	tokenExpiry   = 10 * time.Minute
+	tenantIDEnv   = "AZURE_TENANT_ID"
 )
 
 // ProxyEnvNames are copied from the component's container to the verifier.
@@ -49,7 +50,7 @@ type Wiring struct {
 	// ProxyEnv is the storage container's proxy variables (literal values only).
 	ProxyEnv []corev1.EnvVar
 	// Step is the wiring step, failed when the identity cannot be used at all.
-	Step Step
+	Step probe.Step
 	// Blocking: the probe cannot run (no service account, no client ID).
 	Blocking bool
 }
@@ -64,19 +65,19 @@ type IdentityOverrides struct {
 // does not block: local mode still proves federation and RBAC, and cluster mode labels its own pod.
 func ReadWiring(ctx context.Context, client kubernetes.Interface, c Component, o IdentityOverrides, now func() time.Time) Wiring {
 	start := now()
-	w := Wiring{Step: Step{Name: StepWiring, Endpoint: "serviceaccount/" + c.ServiceAccount, Status: StatusOK}}
+	w := Wiring{Step: probe.Step{Name: probe.StepWiring, Endpoint: "serviceaccount/" + c.ServiceAccount, Status: probe.StatusOK}}
 	fail := func(id, detail string, blocking bool) {
-		w.Step.Status, w.Step.FindingID, w.Step.Detail = StatusFailed, id, detail
+		w.Step.Status, w.Step.FindingID, w.Step.Detail = probe.StatusFailed, id, detail
 		w.Blocking = w.Blocking || blocking
 	}
-	defer func() { w.Step.LatencyMS = ms(now().Sub(start)) }()
+	defer func() { w.Step.LatencyMS = probe.Millis(now().Sub(start)) }()
 	sa, err := client.CoreV1().ServiceAccounts(c.Namespace).Get(ctx, c.ServiceAccount, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		fail(catalog.ServiceAccountMissing.ID, fmt.Sprintf("service account %s/%s does not exist", c.Namespace, c.ServiceAccount), true)
 		return w
 	case err != nil:
-		fail(StorageRequestFailed.ID, "reading the service account: "+oneLine(err), true)
+		fail(probe.StorageRequestFailed.ID, "reading the service account: "+probe.OneLine(err), true)
 		return w
 	}
 	w.ClientID, w.TenantID = sa.Annotations[ClientIDKey], sa.Annotations[TenantIDKey]
@@ -118,7 +119,7 @@ func ReadWiring(ctx context.Context, client kubernetes.Interface, c Component, o
 	case w.LabelMissing:
 		fail(catalog.WILabelMissing.ID, fmt.Sprintf("deployment %s/%s's pod template lacks the label %s: \"true\", so the webhook gives its pods no identity", c.Namespace, c.Deployment, UseLabel), w.TenantID == "")
 	case w.TenantID == "":
-		fail(TokenExchangeFailed.ID, fmt.Sprintf("no tenant ID: service account %s/%s has no %s annotation and no running pod shows the webhook's default; give --tenant-id", c.Namespace, c.ServiceAccount, TenantIDKey), true)
+		fail(probe.TokenExchangeFailed.ID, fmt.Sprintf("no tenant ID: service account %s/%s has no %s annotation and no running pod shows the webhook's default; give --tenant-id", c.Namespace, c.ServiceAccount, TenantIDKey), true)
 	}
 	return w
 }
@@ -158,29 +159,19 @@ func CanI(ctx context.Context, client kubernetes.Interface, namespace, verb, res
 
 // RequestToken is local mode's token-request step: a 10-minute token of the service account with
 // Entra's audience. The caller keeps it in memory only and never prints it.
-func RequestToken(ctx context.Context, client kubernetes.Interface, namespace, serviceAccount string, now func() time.Time) (string, Step) {
+func RequestToken(ctx context.Context, client kubernetes.Interface, namespace, serviceAccount string, now func() time.Time) (string, probe.Step) {
 	start := now()
-	step := Step{Name: StepTokenRequest, Endpoint: "serviceaccount/" + serviceAccount, Status: StatusOK}
+	step := probe.Step{Name: probe.StepTokenRequest, Endpoint: "serviceaccount/" + serviceAccount, Status: probe.StatusOK}
 	expiry := int64(tokenExpiry.Seconds())
 	req := &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{Audiences: []string{TokenAudience}, ExpirationSeconds: &expiry}}
 	got, err := client.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
-	step.LatencyMS = ms(now().Sub(start))
+	step.LatencyMS = probe.Millis(now().Sub(start))
 	if err != nil {
-		step.Status, step.FindingID, step.Detail = StatusFailed, TokenRequestDenied.ID, oneLine(err)
+		step.Status, step.FindingID, step.Detail = probe.StatusFailed, probe.TokenRequestDenied.ID, probe.OneLine(err)
 		if !apierrors.IsForbidden(err) {
-			step.FindingID = StorageRequestFailed.ID
+			step.FindingID = probe.StorageRequestFailed.ID
 		}
 		return "", step
 	}
 	return got.Status.Token, step
-}
-
-// Blocked is the result of a probe that could not start: the steps so far, then every other skipped.
-func Blocked(cfg Config, steps ...Step) *Result {
-	res := &Result{RunID: cfg.RunID, Mode: cfg.Mode, Target: cfg.Target, Blob: BlobName(cfg.Target.Prefix, cfg.RunID)}
-	res.Steps = append(res.Steps, steps...)
-	for _, n := range []string{StepExchange, StepList, StepPut, StepGet, StepDelete, StepConfirmGone} {
-		res.Steps = append(res.Steps, Step{Name: n, Status: StatusSkipped})
-	}
-	return res
 }

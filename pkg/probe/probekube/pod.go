@@ -1,4 +1,4 @@
-package probe
+package probekube
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe"
 )
 
 // Labels on everything cluster mode creates; cleanup finds crash leftovers by AppLabel.
@@ -97,9 +97,9 @@ func VerifierPod(o PodOptions) *corev1.Pod {
 // PodRun is the outcome of one verifier pod.
 type PodRun struct {
 	// Result is the verifier's result, read from its termination message (nil when it wrote none).
-	Result *Result
+	Result *probe.Result
 	// Step is the pod step: scheduling, pulling, running, and why it failed.
-	Step Step
+	Step probe.Step
 	// Deleted reports whether the pod was deleted (false only with Keep).
 	Deleted bool
 }
@@ -123,13 +123,13 @@ func RunPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, o
 		o.Progress = func(string) {}
 	}
 	start := o.Now()
-	run.Step = Step{Name: StepPod, Endpoint: "pod/" + pod.Name, Status: StatusOK}
+	run.Step = probe.Step{Name: probe.StepPod, Endpoint: "pod/" + pod.Name, Status: probe.StatusOK}
 	created, err := client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		return run, fmt.Errorf("creating the verifier pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	defer func() {
-		run.Step.LatencyMS = ms(o.Now().Sub(start))
+		run.Step.LatencyMS = probe.Millis(o.Now().Sub(start))
 		if o.Keep {
 			o.Progress(fmt.Sprintf("kept pod %s/%s (--keep); delete it with: kubectl delete pod -n %s %s", pod.Namespace, pod.Name, pod.Namespace, pod.Name))
 			return
@@ -169,7 +169,7 @@ func RunPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, o
 					case watch.Error:
 						return false, nil
 					case watch.Deleted:
-						run.Step.Status, run.Step.FindingID, run.Step.Detail = StatusFailed, VerifierFailed.ID, "the pod was deleted before it finished"
+						run.Step.Status, run.Step.FindingID, run.Step.Detail = probe.StatusFailed, probe.VerifierFailed.ID, "the pod was deleted before it finished"
 						return true, nil
 					}
 					p, ok := ev.Object.(*corev1.Pod)
@@ -199,11 +199,11 @@ var ErrInterrupted = errors.New("interrupted")
 
 func timeoutOrCancel(ctx context.Context, run *PodRun, last string) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		run.Step.Status, run.Step.FindingID = StatusFailed, ProbeTimeout.ID
+		run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.ProbeTimeout.ID
 		run.Step.Detail = "the verifier did not finish in time; last state: " + last
 		return nil
 	}
-	run.Step.Status, run.Step.Detail = StatusFailed, "interrupted; last state: "+last
+	run.Step.Status, run.Step.Detail = probe.StatusFailed, "interrupted; last state: "+last
 	return ErrInterrupted
 }
 
@@ -212,7 +212,7 @@ func timeoutOrCancel(ctx context.Context, run *PodRun, last string) error {
 func inspectPod(p *corev1.Pod, run *PodRun) (string, bool) {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			run.Step.Status, run.Step.FindingID = StatusFailed, VerifierUnschedulable.ID
+			run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.VerifierUnschedulable.ID
 			run.Step.Detail = "FailedScheduling: " + c.Message
 			if taints := untoleratedTaints(c.Message); taints != "" {
 				run.Step.Detail += " (the verifier tolerates no taint; untolerated: " + taints + ")"
@@ -224,11 +224,11 @@ func inspectPod(p *corev1.Pod, run *PodRun) (string, bool) {
 		if w := cs.State.Waiting; w != nil {
 			switch w.Reason {
 			case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
-				run.Step.Status, run.Step.FindingID = StatusFailed, VerifierImagePull.ID
+				run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.VerifierImagePull.ID
 				run.Step.Detail = fmt.Sprintf("%s: image %s (--image): %s", w.Reason, cs.Image, w.Message)
 				return fmt.Sprintf("%s for --image %s", w.Reason, cs.Image), true
 			case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
-				run.Step.Status, run.Step.FindingID, run.Step.Detail = StatusFailed, VerifierFailed.ID, w.Reason+": "+w.Message
+				run.Step.Status, run.Step.FindingID, run.Step.Detail = probe.StatusFailed, probe.VerifierFailed.ID, w.Reason+": "+w.Message
 				return w.Reason, true
 			}
 			return "waiting: " + w.Reason, false
@@ -242,7 +242,7 @@ func inspectPod(p *corev1.Pod, run *PodRun) (string, bool) {
 	}
 	switch p.Status.Phase {
 	case corev1.PodFailed:
-		run.Step.Status, run.Step.FindingID = StatusFailed, VerifierFailed.ID
+		run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.VerifierFailed.ID
 		run.Step.Detail = strings.TrimSpace(p.Status.Reason + " " + p.Status.Message)
 		return "failed: " + run.Step.Detail, true
 	case corev1.PodPending:
@@ -255,10 +255,10 @@ func inspectPod(p *corev1.Pod, run *PodRun) (string, bool) {
 }
 
 func finished(p *corev1.Pod, t *corev1.ContainerStateTerminated, run *PodRun) string {
-	var res Result
+	var res probe.Result
 	if err := json.Unmarshal([]byte(t.Message), &res); err != nil || len(res.Steps) == 0 {
-		run.Step.Status, run.Step.FindingID = StatusFailed, VerifierFailed.ID
-		run.Step.Detail = fmt.Sprintf("the verifier exited %d (%s) without a result: %s", t.ExitCode, t.Reason, oneLine(errors.New(t.Message)))
+		run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.VerifierFailed.ID
+		run.Step.Detail = fmt.Sprintf("the verifier exited %d (%s) without a result: %s", t.ExitCode, t.Reason, probe.OneLine(errors.New(t.Message)))
 		return "ended without a result"
 	}
 	run.Result = &res
@@ -306,21 +306,6 @@ func SelectingEgressPolicies(ctx context.Context, client kubernetes.Interface, n
 		}
 	}
 	return names, nil
-}
-
-// ExplainEgress turns a connection failure of the verifier into egress-denied-by-network-policy
-// when NetworkPolicies restrict the pod's egress.
-func ExplainEgress(res *Result, policies []string) {
-	if len(policies) == 0 || res == nil {
-		return
-	}
-	for i := range res.Steps {
-		s := &res.Steps[i]
-		if s.Status == StatusFailed && (s.FindingID == catalog.ExtensionEgressBlocked.ID || (s.FindingID == DNSFailed.ID && strings.Contains(s.Detail, "timeout"))) {
-			s.FindingID = EgressDenied.ID
-			s.Detail = fmt.Sprintf("NetworkPolicy %s restricts the pod's egress: %s", strings.Join(policies, ", "), s.Detail)
-		}
-	}
 }
 
 // LabelSelector selects the verifier pods, of one run or (runID "") of all.
