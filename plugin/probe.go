@@ -264,7 +264,11 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		runErr = o.runCluster(ctx, rep, targets, wiring)
 	}
 	if errors.Is(runErr, probekube.ErrInterrupted) {
-		fmt.Fprintln(o.ErrOut, "Interrupted: the verifier pod was deleted.")
+		if o.Keep {
+			fmt.Fprintln(o.ErrOut, "Interrupted: the verifier pod was kept (--keep).")
+		} else {
+			fmt.Fprintln(o.ErrOut, "Interrupted: the verifier pod was deleted.")
+		}
 		return &exitcode.Error{Code: exitcode.Failed, Err: errors.New("probe interrupted")}
 	}
 	if runErr != nil {

@@ -139,6 +139,14 @@ func Run(ctx context.Context, cfg Config) *Result {
 	// A failed prior step that did not block (a missing pod label) fails the probe, not the steps.
 	r.failed = false
 	r.run(ctx)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The bound ran out mid-step: say so instead of guessing at the network.
+		for i := range r.res.Steps {
+			if s := &r.res.Steps[i]; s.Status == StatusFailed && strings.Contains(s.Detail, "context deadline exceeded") {
+				s.FindingID = ProbeTimeout.ID
+			}
+		}
+	}
 	for _, s := range cfg.Prior {
 		r.failed = r.failed || s.Status == StatusFailed
 	}

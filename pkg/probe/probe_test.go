@@ -218,8 +218,8 @@ func TestRunTimesOutInsteadOfHanging(t *testing.T) {
 	if res.OK {
 		t.Fatal("a hanging endpoint must fail the probe")
 	}
-	if s := failedStep(res); s == nil || s.Name != StepList {
-		t.Errorf("failed step = %+v, want list; steps: %s", s, stepNames(res))
+	if s := failedStep(res); s == nil || s.Name != StepList || s.FindingID != ProbeTimeout.ID {
+		t.Errorf("failed step = %+v, want list with probe-timeout; steps: %s", s, stepNames(res))
 	}
 }
 
