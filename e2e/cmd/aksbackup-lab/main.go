@@ -95,7 +95,7 @@ func up(ctx context.Context, args []string) error {
 	dir := fs.String("dir", defaultDir(), "lab state directory")
 	exe, _ := os.Executable()
 	binDir := fs.String("bin-dir", filepath.Dir(exe), "directory of the built lab binaries")
-	mode, err := lab.ParseRealNodeMode(envOr("AKSBACKUP_LAB_REAL_NODE", "off")) // TEMPORARY until verified: off
+	mode, err := lab.ParseRealNodeMode(os.Getenv("AKSBACKUP_LAB_REAL_NODE"))
 	if err != nil {
 		return fmt.Errorf("AKSBACKUP_LAB_REAL_NODE: %w", err)
 	}
@@ -142,7 +142,7 @@ func seed(ctx context.Context, args []string) error {
 		return err
 	}
 	begin := time.Now()
-	if err := fixture.Install(ctx, cfg, fixture.Options{Namespace: *ns, CRDFile: s.CRDFile, Reset: *reset}); err != nil {
+	if err := fixture.Install(ctx, cfg, fixture.Options{Namespace: *ns, CRDFile: s.CRDFile, Reset: *reset, StorageAccountURI: s.StorageAccountURI()}); err != nil {
 		return err
 	}
 	fmt.Printf("fixture ready in namespace %s (%.1fs)\n", *ns, time.Since(begin).Seconds())
@@ -336,11 +336,4 @@ func webhook(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -488,6 +488,15 @@ func teardownRealNode(s *State, rn *RealNode, log io.Writer) {
 	if rn.Bridge != "" {
 		_ = run("ip", "link", "del", rn.Bridge)
 	}
+	// The kubelet links each container's log into /var/log/containers whatever podLogsDir says.
+	if rn.Dir != "" {
+		links, _ := filepath.Glob("/var/log/containers/*.log")
+		for _, l := range links {
+			if target, err := os.Readlink(l); err == nil && strings.HasPrefix(target, rn.Dir+"/") {
+				_ = os.Remove(l)
+			}
+		}
+	}
 	for k, v := range rn.Sysctls {
 		_ = os.WriteFile(filepath.Join("/proc/sys", k), []byte(v), 0o644)
 	}
@@ -644,6 +653,9 @@ func otherContainerd(rn *RealNode) bool {
 			continue
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if isZombie(pid) {
+			continue // an exited containerd that its parent never reaped
+		}
 		if rn.Dir == "" || !strings.Contains(cmdline(pid), rn.Dir) {
 			return true
 		}
