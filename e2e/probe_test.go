@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,6 +96,54 @@ func noSecrets(t *testing.T, lab *labtest.Lab, r result) {
 	}
 }
 
+// ensureLabContainer creates the lab's container in Azurite when the Azure double's start-up attempt
+// gave up (Azurite can take longer than its 10 s of retries to listen on a loaded machine; then the
+// Velero double's BSL is Unavailable with ContainerNotFound too).
+func ensureLabContainer(t *testing.T, lab *labtest.Lab) {
+	t.Helper()
+	port := lab.Ports["azurite"]
+	if port == 0 {
+		return
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {lab.AdminClientID}, "client_secret": {lab.AdminSecret(t)},
+		"scope": {"https://storage.azure.com/.default"}}
+	client := labHTTPClient(t, lab)
+	resp, err := client.PostForm(fmt.Sprintf("%s%s/oauth2/v2.0/token", lab.EntraURL, lab.TenantID), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("admin storage token: HTTP %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("https://127.0.0.1:%d/devstoreaccount1/velero?restype=container", port), nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("x-ms-version", "2021-08-06")
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusConflict {
+		t.Fatalf("creating the lab container in Azurite: HTTP %d", resp.StatusCode)
+	}
+}
+
+func labHTTPClient(t *testing.T, lab *labtest.Lab) *http.Client {
+	t.Helper()
+	ca, err := os.ReadFile(lab.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
 // TestProbeLocalEndToEnd wires one fixture namespace, then breaks it in each way the lab can and
 // checks that local mode fails at the right step with the right finding ID, and passes again after.
 // The Azure scenario is global to the lab: not parallel with the other Azure tests.
@@ -100,6 +152,7 @@ func TestProbeLocalEndToEnd(t *testing.T) {
 	if lab.BlobURL == "" {
 		t.Fatal("the lab runs without Azurite; rerun e2e/scripts/build-tools.sh")
 	}
+	ensureLabContainer(t, lab)
 	ns := lab.NewFixtureNamespace(t, "probe")
 	client := lab.Clientset(t)
 	agent := deployments[1]
@@ -171,6 +224,7 @@ func TestProbeLocalEndToEnd(t *testing.T) {
 // the location stays Available and no probe blob is left.
 func TestProbeLeavesVeleroAlone(t *testing.T) {
 	lab := labtest.Load(t)
+	ensureLabContainer(t, lab)
 	ns := lab.NewFixtureNamespace(t, "probe-velero")
 	lab.AzureScenario(t, "wired", ns)
 	if r := aksbackup(t, lab, "identity", "configure", "-n", ns, "--client-id", clientID, "--yes", "--timeout", "3m"); r.code != 0 {
@@ -210,6 +264,7 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 	if image == "" {
 		t.Skip("AKSBACKUP_VERIFIER_IMAGE is not set: run `make verifier-image`, import it with `aksbackup-lab import-image`, and export its ref")
 	}
+	ensureLabContainer(t, lab)
 	ns := lab.NewFixtureNamespace(t, "probe-cluster")
 	client := lab.Clientset(t)
 	lab.AzureScenario(t, "wired", ns)
