@@ -260,9 +260,14 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 	if lab.RealNode == nil || lab.PodEntraURL == "" || lab.PodBlobURL == "" {
 		t.Skip("the lab runs without a real node (kwok pods run nothing): cluster mode is covered by unit tests only; boot the lab with its real node")
 	}
+	// The lab imports bin/aksbackup-verifier at boot; AKSBACKUP_VERIFIER_IMAGE names another import
+	// (make verifier-image, then aksbackup-lab import-image: the air-gapped path).
 	image := os.Getenv("AKSBACKUP_VERIFIER_IMAGE")
 	if image == "" {
-		t.Skip("AKSBACKUP_VERIFIER_IMAGE is not set: run `make verifier-image`, import it with `aksbackup-lab import-image`, and export its ref")
+		image = lab.RealNode.Images["verifier"]
+	}
+	if image == "" {
+		t.Skip("no verifier image on the real node: run `make verifier-image`, `aksbackup-lab import-image`, and set AKSBACKUP_VERIFIER_IMAGE")
 	}
 	ensureLabContainer(t, lab)
 	ns := lab.NewFixtureNamespace(t, "probe-cluster")
