@@ -296,6 +296,13 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 	}
 	noPodLeft := func(t *testing.T) {
 		t.Helper()
+		// No token in any event either (the pod spec and termination message went through the output).
+		events, _ := client.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+		for _, e := range events.Items {
+			if strings.Contains(e.Message, "eyJ") {
+				t.Errorf("event %s holds a token", e.Name)
+			}
+		}
 		pods, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=aksbackup-verifier"})
 		if err != nil || len(pods.Items) != 0 {
 			t.Errorf("verifier pods left: %d (%v)", len(pods.Items), err)
