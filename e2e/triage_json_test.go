@@ -70,7 +70,7 @@ func TestTriageReadsVeleroJSONLogs(t *testing.T) {
 		}
 		jsonEvidence := false
 		for _, e := range first.Evidence {
-			jsonEvidence = jsonEvidence || strings.Contains(e, `"error.message":`)
+			jsonEvidence = jsonEvidence || strings.HasPrefix(e, `{"backup-storage-location":`)
 		}
 		if !jsonEvidence {
 			t.Errorf("no evidence from a JSON log line (is the double writing JSON?): %q", first.Evidence)
