@@ -43,8 +43,11 @@ type TriageOptions struct {
 
 	format  output.Format
 	profile profile.Profile
-	client  kubernetes.Interface
-	dynamic dynamic.Interface
+	// namespaceChosen: -n or --profile was given, so fixes name that namespace even for saved logs
+	// that name another.
+	namespaceChosen bool
+	client          kubernetes.Interface
+	dynamic         dynamic.Interface
 	// fromCluster is set when no --file is given.
 	fromCluster bool
 	timeoutSet  bool
@@ -97,6 +100,7 @@ short, such as a truncated gzip, after the report on the part that was read).`,
 
 func (o *TriageOptions) Complete(cmd *cobra.Command, _ []string) error {
 	o.timeoutSet = cmd.Flags().Changed("timeout")
+	o.namespaceChosen = cmd.Flags().Changed("namespace") || cmd.Flags().Changed("profile")
 	if o.Catalog || o.AnchorsERE {
 		return nil
 	}
@@ -186,7 +190,7 @@ func (o *TriageOptions) Run(ctx context.Context) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(triageMemoryLimit))
 	}
-	a := triage.NewAnalyzer(triage.Context{"namespace": o.profile.Namespace})
+	a := triage.NewAnalyzer(o.analyzerContext())
 	var notes []string
 	// incomplete is set when a file could be read only part-way: the report says what that part
 	// holds, then the command fails.
@@ -202,6 +206,7 @@ func (o *TriageOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	a.SetContextDefaults(triage.Context{"namespace": o.profile.Namespace})
 	rep := a.Report()
 	if o.format.Structured() {
 		if err := output.Write(o.Out, o.format, rep); err != nil {
@@ -365,4 +370,14 @@ func (o *TriageOptions) printCatalog() error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.Severity, e.Layer, e.Title)
 	}
 	return tw.Flush()
+}
+
+// analyzerContext: logs read from the cluster come from the profile's namespace, and so do logs
+// whose namespace the user chose; a saved log otherwise names its own (velero/default), and the
+// profile's namespace only fills in where it names none.
+func (o *TriageOptions) analyzerContext() triage.Context {
+	if o.fromCluster || o.namespaceChosen {
+		return triage.Context{"namespace": o.profile.Namespace}
+	}
+	return nil
 }

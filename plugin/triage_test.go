@@ -53,6 +53,8 @@ func TestTriageFiles(t *testing.T) {
 		never    []string
 	}{
 		{"plain file", []string{"--file", plain}, "", exitcode.Findings, []string{"Read 3 lines from file " + plain, "container-not-found", "az storage container create --account-name backupsa01 --name velero", "affects: bsl/velero/default"}, []string{"TOPSECRETSIG"}},
+		{"a saved log's fixes name its own namespace", []string{"--file", plain}, "", exitcode.Findings, []string{"aksbackup bsl -n velero --wait-available"}, []string{"-n dataprotection-microsoft"}},
+		{"-n wins over the log's namespace", []string{"--file", plain, "-n", "dataprotection-microsoft"}, "", exitcode.Findings, []string{"aksbackup bsl -n dataprotection-microsoft --wait-available"}, []string{"-n velero"}},
 		{"gzip file", []string{"-f", gz}, "", exitcode.Findings, []string{"container-not-found"}, nil},
 		{"stdin", []string{"--file", "-"}, veleroLog, exitcode.Findings, []string{"Read 3 lines from standard input", "container-not-found"}, nil},
 		{"healthy log", []string{"--file", healthy}, "", 0, []string{"No known root cause found.", "no problems found"}, nil},

@@ -35,11 +35,15 @@ type Context map[string]string
 
 // Analyzer accumulates findings over one or more logs.
 type Analyzer struct {
-	context   Context
-	now       time.Time
-	groups    map[string]*group
-	sequence  int
-	linesRead int64
+	// namespaceChosen: the namespace was given to NewAnalyzer (the user's choice, or where the logs
+	// were read), so fixes name it even when the log names another; a namespace added later by
+	// SetContextDefaults only fills in where the log names none.
+	namespaceChosen bool
+	context         Context
+	now             time.Time
+	groups          map[string]*group
+	sequence        int
+	linesRead       int64
 	// sources is what Report names, kept in step with sourceList.
 	sources    []string
 	sourceList shortList
@@ -72,7 +76,7 @@ func NewAnalyzer(ctx Context) *Analyzer {
 	if ctx == nil {
 		ctx = Context{}
 	}
-	return &Analyzer{context: ctx, now: time.Now(), groups: map[string]*group{},
+	return &Analyzer{context: ctx, namespaceChosen: ctx["namespace"] != "", now: time.Now(), groups: map[string]*group{},
 		sourceList: newShortList(maxSources), recovered: newCappedMap[occurrence](maxTracked), locations: newCappedMap[struct{}](maxTracked)}
 }
 
@@ -669,7 +673,7 @@ func (a *Analyzer) resolved(g *group) bool {
 // literal word of the command, whatever it holds, and leaves an unknown one as a readable <name>.
 func (a *Analyzer) fill(templates []string, found map[string]string) []string {
 	lookup := func(key string) (string, bool) {
-		if key == "namespace" && a.context["namespace"] != "" {
+		if key == "namespace" && a.namespaceChosen {
 			return a.context["namespace"], true
 		}
 		if v := found[key]; v != "" {
