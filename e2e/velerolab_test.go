@@ -124,7 +124,8 @@ func TestVeleroValidatesBSLs(t *testing.T) {
 		{"subject-wrong-namespace", "AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:" + ns + ":" + agentSA + "'",
 			`AADSTS700213`},
 		{"role-account-contributor-only", bslUnavailable + "AuthorizationPermissionMismatch: This request is not authorized to perform this operation using this permission.",
-			`GET https://127.0.0.1/devstoreaccount1/velero\n--------------------------------------------------------------------------------\nRESPONSE 403: 403 This request is not authorized to perform this operation using this permission.\nERROR CODE: AuthorizationPermissionMismatch`},
+			// The BSL's storageAccountURI: the blob front on the lab bridge when the lab has a real node.
+			`GET ` + lab.StorageAccountURI() + `/velero\n--------------------------------------------------------------------------------\nRESPONSE 403: 403 This request is not authorized to perform this operation using this permission.\nERROR CODE: AuthorizationPermissionMismatch`},
 		{"container-missing", bslUnavailable + "ContainerNotFound: The specified container does not exist.",
 			`RESPONSE 404: 404 The specified container does not exist.\nERROR CODE: ContainerNotFound`},
 		{"network-deny", bslUnavailable + "AuthorizationFailure: This request is not authorized to perform this operation.",

@@ -60,11 +60,6 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	s := &State{Dir: o.Dir, BinDir: o.BinDir, TenantID: TenantID, Ports: map[string]int{}, PIDs: map[string]int{},
 		CRDFile: filepath.Join(o.BinDir, "crds", "velero.io_backupstoragelocations.yaml")}
-	for _, sub := range []string{"logs", "pki", "etcd"} {
-		if err := os.MkdirAll(filepath.Join(o.Dir, sub), 0o700); err != nil {
-			return nil, err
-		}
-	}
 	fail := func(err error) (*State, error) {
 		_ = s.Save()
 		if s.RealNode != nil {
@@ -78,20 +73,27 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		o.RealNode = RealNodeAuto
 	}
 	if o.RealNode != RealNodeOff {
+		// Claimed before anything is created, so a refusal leaves nothing behind.
 		rn, why := claimIfPossible(o)
 		if rn == nil {
 			if o.RealNode == RealNodeOn {
 				return nil, fmt.Errorf("cannot boot the real node: %s", why)
 			}
 			fmt.Fprintf(o.Log, "no real node (%s): the lab runs with the kwok node only, and pods that need a real container stay Pending\n", why)
-		} else {
-			s.RealNode = rn
-			if err := s.Save(); err != nil {
-				return fail(err)
-			}
-			if err := setupBridge(rn); err != nil {
-				return fail(err)
-			}
+		}
+		s.RealNode = rn
+	}
+	for _, sub := range []string{"logs", "pki", "etcd"} {
+		if err := os.MkdirAll(filepath.Join(o.Dir, sub), 0o700); err != nil {
+			return fail(err)
+		}
+	}
+	if rn := s.RealNode; rn != nil {
+		if err := s.Save(); err != nil {
+			return fail(err)
+		}
+		if err := setupBridge(rn); err != nil {
+			return fail(err)
 		}
 	}
 	var err error
