@@ -173,13 +173,13 @@ func (o *BSLOptions) wait(ctx context.Context, rep *bsl.Report) (*bsl.Report, er
 			return rep, nil
 		}
 		if state != last || o.now().Sub(lastBeat) >= time.Minute {
-			fmt.Fprintf(o.ErrOut, "[%s] waiting: %s\n", elapsed, state)
+			fmt.Fprintf(o.ErrOut, "[%s] waiting: %s\n", elapsed, output.Line(state))
 			last, lastBeat = state, o.now()
 		}
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				fmt.Fprintf(o.ErrOut, "Timed out after %s: %s\n", o.Timeout, state)
+				fmt.Fprintf(o.ErrOut, "Timed out after %s: %s\n", o.Timeout, output.Line(state))
 				return rep, nil
 			}
 			return nil, ctx.Err()

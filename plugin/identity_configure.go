@@ -201,7 +201,7 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 	table := !o.format.Structured()
 
 	for _, w := range cp.Warnings {
-		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", output.Line(w))
 	}
 	o.printHelmValues(cp)
 	if cp.Plan.Empty() {
@@ -264,7 +264,7 @@ func (o *IdentityConfigureOptions) prepare(ctx context.Context) (*identity.Confi
 	clientID := o.ClientID
 	var azurePlan *azurecheck.AzurePlan
 	if !o.useAzure && o.skipReason != "" {
-		fmt.Fprintf(o.ErrOut, "Warning: only the cluster side is configured; the Azure phases are skipped: %s\n", o.skipReason)
+		fmt.Fprintf(o.ErrOut, "Warning: only the cluster side is configured; the Azure phases are skipped: %s\n", output.Line(o.skipReason))
 	}
 	if o.useAzure {
 		azc, err := o.Azure.Client()
@@ -425,7 +425,7 @@ func (o *IdentityConfigureOptions) printHelmValues(cp *identity.ConfigurePlan) {
 	}
 	fmt.Fprintln(w, intro)
 	for _, v := range cp.HelmValues {
-		fmt.Fprintf(w, "  %s\n", v)
+		fmt.Fprintf(w, "  %s\n", output.Line(v))
 	}
 }
 

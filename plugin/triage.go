@@ -214,13 +214,13 @@ func (o *TriageOptions) Run(ctx context.Context) error {
 		}
 	} else {
 		for _, n := range notes {
-			fmt.Fprintln(o.ErrOut, n)
+			fmt.Fprintln(o.ErrOut, output.Line(n))
 		}
 		lines := "lines"
 		if rep.LinesRead == 1 {
 			lines = "line"
 		}
-		fmt.Fprintf(o.Out, "Read %d %s from %s\n\n", rep.LinesRead, lines, rep.Source)
+		fmt.Fprintf(o.Out, "Read %d %s from %s\n\n", rep.LinesRead, lines, output.Line(rep.Source))
 		if len(rep.Findings) == 0 {
 			fmt.Fprintln(o.Out, "No known root cause found.")
 		} else if err := findings.WriteText(o.Out, rep.Findings, findings.TextOptions{Color: output.ColorEnabled(o.Out)}); err != nil {

@@ -231,18 +231,18 @@ func (o *TrustedAccessOptions) runCreate(ctx context.Context, azc azure.Client) 
 }
 
 func writeTrustedAccess(w io.Writer, r *trustedaccess.Report) error {
-	fmt.Fprintf(w, "Cluster %s\nVault   %s\n\n", r.Cluster, r.Vault)
+	fmt.Fprintf(w, "Cluster %s\nVault   %s\n\n", output.Line(r.Cluster), output.Line(r.Vault))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "BINDING\tSOURCE\tROLES\tSTATE")
 	for _, b := range r.Bindings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.Name, b.SourceResourceID, strings.Join(b.Roles, ","), b.ProvisioningState)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", output.Line(b.Name), output.Line(b.SourceResourceID), output.Line(strings.Join(b.Roles, ",")), output.Line(b.ProvisioningState))
 	}
 	if len(r.Bindings) == 0 {
 		fmt.Fprintln(tw, "<none>\t\t\t")
 	}
 	fmt.Fprintln(tw, "\nWHO\tROLE\tSCOPE\tOK")
 	for _, m := range r.Matrix {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Who, m.Role, m.Scope, yesNoText(m.Satisfied))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", output.Line(m.Who), output.Line(m.Role), output.Line(m.Scope), yesNoText(m.Satisfied))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
