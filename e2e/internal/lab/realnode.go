@@ -484,6 +484,7 @@ func teardownRealNode(s *State, rn *RealNode, log io.Writer) {
 			_ = os.Remove(ns)
 		}
 		_ = os.RemoveAll("/run/containerd")
+		removeHostLeftovers()
 	}
 	if rn.Bridge != "" {
 		_ = run("ip", "link", "del", rn.Bridge)
@@ -685,4 +686,22 @@ func claimIfPossible(o Options) (*RealNode, string) {
 		return nil, err.Error()
 	}
 	return rn, ""
+}
+
+// removeHostLeftovers removes what the kubelet and the CNI library keep at fixed host paths whatever
+// the configuration says: the device-plugin socket, the cached results of the lab's networks (left
+// when a pod's network was never torn down), and the directories they created, when empty.
+func removeHostLeftovers() {
+	_ = os.Remove("/var/lib/kubelet/device-plugins/kubelet.sock")
+	results, _ := filepath.Glob("/var/lib/cni/results/aksbackup-lab-*")
+	for _, r := range results {
+		// <network>-<container id>-<interface>: the same container's loopback result goes too.
+		if id := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(r), "aksbackup-lab-"), "-eth0"); id != "" {
+			_ = os.Remove(filepath.Join("/var/lib/cni/results", "cni-loopback-"+id+"-lo"))
+		}
+		_ = os.Remove(r)
+	}
+	for _, d := range []string{"/var/lib/kubelet/device-plugins", "/var/lib/kubelet", "/var/lib/cni/results", "/var/lib/cni", "/var/log/containers", "/run/netns"} {
+		_ = os.Remove(d) // only when empty
+	}
 }
