@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -236,7 +237,7 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 		}
 		if !allowed {
 			mode = modeLocal
-			notes = append(notes, probe.FellBackToLocal.New("namespace/"+o.component.Namespace,
+			notes = append(notes, catalog.FellBackToLocal.New("namespace/"+o.component.Namespace,
 				fmt.Sprintf("You may not create, watch and delete pods in namespace %s; probing from this machine instead.", o.component.Namespace)))
 			o.progress(fmt.Sprintf("note: you may not create, watch and delete pods in %s: running in local mode", o.component.Namespace))
 		}

@@ -65,7 +65,7 @@ func Classify(err error, blobHost string, sharedKey bool) Failure {
 				return f
 			}
 		}
-		f.FindingID = TokenExchangeFailed.ID
+		f.FindingID = catalog.TokenExchangeFailed.ID
 		return f
 	}
 	var respErr *azcore.ResponseError
@@ -81,9 +81,9 @@ func Classify(err error, blobHost string, sharedKey bool) Failure {
 		case respErr.StatusCode == http.StatusUnauthorized || respErr.ErrorCode == "AuthenticationFailed":
 			f.FindingID = catalog.StorageTokenRejected.ID
 		case respErr.StatusCode == http.StatusProxyAuthRequired:
-			f.FindingID = ProxyFailed.ID
+			f.FindingID = catalog.ProxyFailed.ID
 		default:
-			f.FindingID = StorageRequestFailed.ID
+			f.FindingID = catalog.StorageRequestFailed.ID
 		}
 		return f
 	}
@@ -99,10 +99,10 @@ func classifyNetwork(err error, blobHost string) string {
 		if blobHost != "" && strings.EqualFold(strings.TrimSuffix(dnsErr.Name, "."), hostOnly(blobHost)) {
 			return catalog.StorageURIInvalid.ID
 		}
-		return DNSFailed.ID
+		return catalog.DNSFailed.ID
 	}
 	if strings.Contains(text, "proxyconnect") || strings.Contains(text, "Proxy Authentication Required") {
-		return ProxyFailed.ID
+		return catalog.ProxyFailed.ID
 	}
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
@@ -111,7 +111,7 @@ func classifyNetwork(err error, blobHost string) string {
 	var recordErr tls.RecordHeaderError
 	if errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalid) || errors.As(err, &verifyErr) || errors.As(err, &recordErr) ||
 		strings.Contains(text, "tls: ") || strings.Contains(text, "x509: ") {
-		return TLSFailed.ID
+		return catalog.TLSFailed.ID
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
 		errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err) {
@@ -121,7 +121,7 @@ func classifyNetwork(err error, blobHost string) string {
 	if errors.As(err, &opErr) {
 		return catalog.ExtensionEgressBlocked.ID
 	}
-	return StorageRequestFailed.ID
+	return catalog.StorageRequestFailed.ID
 }
 
 func isTimeout(err error) bool {

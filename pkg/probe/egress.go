@@ -15,8 +15,8 @@ func ExplainEgress(res *Result, policies []string) {
 	}
 	for i := range res.Steps {
 		s := &res.Steps[i]
-		if s.Status == StatusFailed && (s.FindingID == catalog.ExtensionEgressBlocked.ID || (s.FindingID == DNSFailed.ID && strings.Contains(s.Detail, "timeout"))) {
-			s.FindingID = EgressDenied.ID
+		if s.Status == StatusFailed && (s.FindingID == catalog.ExtensionEgressBlocked.ID || (s.FindingID == catalog.DNSFailed.ID && strings.Contains(s.Detail, "timeout"))) {
+			s.FindingID = catalog.EgressDenied.ID
 			s.Detail = fmt.Sprintf("NetworkPolicy %s restricts the pod's egress: %s", strings.Join(policies, ", "), s.Detail)
 		}
 	}

@@ -34,7 +34,7 @@ func (r *runner) checkNetwork(ctx context.Context, rawURL string) {
 		if err == nil && proxyURL != nil {
 			r.timed(StepProxy, target+" via "+proxyURL.Host, func() error { return tunnel(ctx, proxyURL, target, u.Scheme == "https", tr) })
 			if last := r.res.Steps[len(r.res.Steps)-1]; r.failed && strings.Contains(last.Detail, "proxyconnect") {
-				r.overrideLast(ProxyFailed.ID)
+				r.overrideLast(catalog.ProxyFailed.ID)
 			}
 			return
 		}
@@ -64,7 +64,7 @@ func (r *runner) checkNetwork(ctx context.Context, rawURL string) {
 	}
 	r.timed(StepTLS, target, func() error { return handshake(ctx, conn, tlsConfigFor(tr, u.Host)) })
 	if r.failed {
-		r.overrideLast(TLSFailed.ID)
+		r.overrideLast(catalog.TLSFailed.ID)
 	}
 }
 
@@ -72,7 +72,7 @@ func (r *runner) checkNetwork(ctx context.Context, rawURL string) {
 // the TLS step is a TLS problem, whatever the error text says.
 func (r *runner) overrideLast(id string) {
 	last := &r.res.Steps[len(r.res.Steps)-1]
-	if last.Status != StatusFailed || last.FindingID == catalog.StorageURIInvalid.ID || last.FindingID == DNSFailed.ID {
+	if last.Status != StatusFailed || last.FindingID == catalog.StorageURIInvalid.ID || last.FindingID == catalog.DNSFailed.ID {
 		return
 	}
 	last.FindingID = id

@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg Config) *Result {
 		// The bound ran out mid-step: say so instead of guessing at the network.
 		for i := range r.res.Steps {
 			if s := &r.res.Steps[i]; s.Status == StatusFailed && strings.Contains(s.Detail, "context deadline exceeded") {
-				s.FindingID = ProbeTimeout.ID
+				s.FindingID = catalog.ProbeTimeout.ID
 			}
 		}
 	}
@@ -308,7 +308,7 @@ func (r *runner) storageSteps(ctx context.Context, client *azblob.Client) {
 		return nil
 	})
 	if last := &r.res.Steps[len(r.res.Steps)-1]; last.Name == StepGet && last.Status == StatusFailed && last.Detail == errReadMismatch.Error() {
-		last.FindingID = ReadBackMismatch.ID
+		last.FindingID = catalog.ReadBackMismatch.ID
 	}
 	if written && r.failed {
 		// A later step failed: still remove what the probe wrote, and report that delete.
@@ -337,7 +337,7 @@ func (r *runner) storageSteps(ctx context.Context, client *azblob.Client) {
 		return errBlobLeft
 	})
 	if last := &r.res.Steps[len(r.res.Steps)-1]; last.Name == StepConfirmGone && last.Status == StatusFailed && last.Detail == errBlobLeft.Error() {
-		last.FindingID = ProbeBlobLeft.ID
+		last.FindingID = catalog.ProbeBlobLeft.ID
 	}
 }
 

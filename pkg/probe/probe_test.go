@@ -77,7 +77,7 @@ func TestRun(t *testing.T) {
 			config: func(c *Config, _ *probetest.Azure) { c.Target.Prefix = "cluster-a/" }},
 		{name: "wrong federated subject", setup: func(f *probetest.Azure) { f.EntraError = 700213 }, step: StepExchange, finding: "federated-credential-mismatch", code: "AADSTS700213"},
 		{name: "issuer without slash", setup: func(f *probetest.Azure) { f.EntraError = 700211 }, step: StepExchange, finding: "federated-credential-mismatch", code: "AADSTS700211"},
-		{name: "unknown AADSTS code", setup: func(f *probetest.Azure) { f.EntraError = 50000 }, step: StepExchange, finding: TokenExchangeFailed.ID, code: "AADSTS50000"},
+		{name: "unknown AADSTS code", setup: func(f *probetest.Azure) { f.EntraError = 50000 }, step: StepExchange, finding: catalog.TokenExchangeFailed.ID, code: "AADSTS50000"},
 		{name: "no data role", setup: func(f *probetest.Azure) { f.FailOp["list"] = "AuthorizationPermissionMismatch" }, step: StepList, finding: "blob-data-role-missing", code: "AuthorizationPermissionMismatch"},
 		{name: "read-only role", setup: func(f *probetest.Azure) { f.FailOp["put"] = "AuthorizationPermissionMismatch" }, step: StepPut, finding: "blob-data-role-missing"},
 		{name: "network rules deny", setup: func(f *probetest.Azure) { f.FailOp["list"] = "AuthorizationFailure" }, step: StepList, finding: "storage-network-blocked"},
@@ -88,17 +88,17 @@ func TestRun(t *testing.T) {
 				c.StorageKey = "ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktMDEyMzQ1Njc4OQ=="
 			}, step: StepList, finding: "shared-key-disabled"},
 		{name: "foreign directory under the prefix", setup: func(f *probetest.Azure) { f.Blobs["velero/other-tool/x"] = []byte("x") }, step: StepList, finding: catalog.BackupStoreForeignContent.ID, ok: false},
-		{name: "bytes differ on read", setup: func(f *probetest.Azure) { f.Corrupt = true }, step: StepGet, finding: ReadBackMismatch.ID},
-		{name: "delete does not delete", setup: func(f *probetest.Azure) { f.KeepOnDelete = true }, step: StepConfirmGone, finding: ProbeBlobLeft.ID, leftover: true},
+		{name: "bytes differ on read", setup: func(f *probetest.Azure) { f.Corrupt = true }, step: StepGet, finding: catalog.ReadBackMismatch.ID},
+		{name: "delete does not delete", setup: func(f *probetest.Azure) { f.KeepOnDelete = true }, step: StepConfirmGone, finding: catalog.ProbeBlobLeft.ID, leftover: true},
 		{name: "blob endpoint refuses connections", config: func(c *Config, _ *probetest.Azure) {
 			c.Target.ServiceURL = "https://" + closedPort() + "/devstoreaccount1"
 		},
 			step: StepTCP, finding: catalog.ExtensionEgressBlocked.ID},
-		{name: "untrusted certificate", config: func(c *Config, _ *probetest.Azure) { c.Transport = &http.Transport{} }, step: StepTLS, finding: TLSFailed.ID},
+		{name: "untrusted certificate", config: func(c *Config, _ *probetest.Azure) { c.Transport = &http.Transport{} }, step: StepTLS, finding: catalog.TLSFailed.ID},
 		{name: "proxy unreachable", config: func(c *Config, _ *probetest.Azure) {
 			proxy := &url.URL{Scheme: "http", Host: closedPort()}
 			c.Transport.Proxy = http.ProxyURL(proxy)
-		}, step: StepProxy, finding: ProxyFailed.ID},
+		}, step: StepProxy, finding: catalog.ProxyFailed.ID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,9 +182,9 @@ func TestClassify(t *testing.T) {
 		want string
 	}{
 		{"blob host does not resolve", &net.DNSError{Err: "no such host", Name: "labstorage.blob.core.windows.net", IsNotFound: true}, catalog.StorageURIInvalid.ID},
-		{"entra host does not resolve", &net.DNSError{Err: "no such host", Name: "login.microsoftonline.com", IsNotFound: true}, DNSFailed.ID},
-		{"proxy", errors.New(`Get "https://x": proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused`), ProxyFailed.ID},
-		{"tls", errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"), TLSFailed.ID},
+		{"entra host does not resolve", &net.DNSError{Err: "no such host", Name: "login.microsoftonline.com", IsNotFound: true}, catalog.DNSFailed.ID},
+		{"proxy", errors.New(`Get "https://x": proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused`), catalog.ProxyFailed.ID},
+		{"tls", errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"), catalog.TLSFailed.ID},
 		{"timeout", &net.OpError{Op: "dial", Err: timeoutErr{}}, catalog.ExtensionEgressBlocked.ID},
 	}
 	for _, tt := range tests {
@@ -218,7 +218,7 @@ func TestRunTimesOutInsteadOfHanging(t *testing.T) {
 	if res.OK {
 		t.Fatal("a hanging endpoint must fail the probe")
 	}
-	if s := failedStep(res); s == nil || s.Name != StepList || s.FindingID != ProbeTimeout.ID {
+	if s := failedStep(res); s == nil || s.Name != StepList || s.FindingID != catalog.ProbeTimeout.ID {
 		t.Errorf("failed step = %+v, want list with probe-timeout; steps: %s", s, stepNames(res))
 	}
 }

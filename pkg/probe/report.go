@@ -77,7 +77,7 @@ func Finalize(res *Result, namespace, selector string) {
 		}
 		def, ok := findings.Lookup(s.FindingID)
 		if !ok {
-			def = StorageRequestFailed
+			def = catalog.StorageRequestFailed
 		}
 		f := def.New(object, StepMessage(s), Remediation(s.FindingID, namespace, selector, res.Target)...)
 		f.Component = res.Target.BSL
@@ -136,17 +136,17 @@ func Remediation(id, namespace, selector string, t Target) []string {
 		return []string{"probe again with --use-aad"}
 	case catalog.StorageURIInvalid.ID:
 		return []string{"check the BSL's storageAccount / storageAccountURI and the cloud (--cloud, --cloud-config)", rerun}
-	case TLSFailed.ID:
+	case catalog.TLSFailed.ID:
 		return []string{"kubectl create configmap -n " + namespace + " proxy-ca --from-file=ca.crt=<your proxy CA>", rerun + " --ca-bundle-configmap proxy-ca"}
-	case EgressDenied.ID:
+	case catalog.EgressDenied.ID:
 		return []string{"kubectl get networkpolicy -n " + namespace + "   # allow egress to the storage and Entra endpoints (TCP 443)"}
-	case ProxyFailed.ID:
+	case catalog.ProxyFailed.ID:
 		return []string{"kubectl get deploy -n " + namespace + " -o yaml | grep -A1 -E 'HTTPS?_PROXY|NO_PROXY'   # is the proxy reachable, and the host allowed?"}
-	case ProbeBlobLeft.ID:
+	case catalog.ProbeBlobLeft.ID:
 		return []string{"kubectl aksbackup probe cleanup" + selector}
-	case VerifierImagePull.ID:
+	case catalog.VerifierImagePull.ID:
 		return []string{rerun + " --image <your-registry>/aksbackup-verifier:<version>   # see the README for mirroring the image", rerun + " --mode local"}
-	case VerifierUnschedulable.ID:
+	case catalog.VerifierUnschedulable.ID:
 		return []string{"kubectl describe nodes | grep -i taint", rerun + " --mode local"}
 	}
 	return nil

@@ -68,7 +68,7 @@ func Verify(ctx context.Context, a VerifierArgs, getenv func(string) string, now
 	}
 	transport, err := verifierTransport(a.CABundleDir)
 	if err != nil {
-		bundle := Step{Name: StepTLS, Endpoint: a.CABundleDir, Status: StatusFailed, FindingID: TLSFailed.ID, Detail: oneLine(err)}
+		bundle := Step{Name: StepTLS, Endpoint: a.CABundleDir, Status: StatusFailed, FindingID: catalog.TLSFailed.ID, Detail: oneLine(err)}
 		return Blocked(cfg, env, tokenStep, bundle)
 	}
 	authority := getenv(authorityHostEnv)

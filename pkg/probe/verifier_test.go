@@ -45,8 +45,8 @@ func TestVerify(t *testing.T) {
 		{name: "healthy with the mounted CA bundle", getenv: verifierEnv(f, tokenFile), ok: true},
 		{name: "not injected", getenv: func(k string) string { return "" }, step: StepEnv, finding: catalog.WINotInjected.ID},
 		{name: "token file missing", getenv: verifierEnv(f, filepath.Join(dir, "nope")), step: StepTokenFile, finding: catalog.TokenFileUnreadable.ID},
-		{name: "no CA bundle: the proxy's CA is not trusted", getenv: verifierEnv(f, tokenFile), args: func(a *VerifierArgs) { a.CABundleDir = "" }, step: StepTLS, finding: TLSFailed.ID},
-		{name: "empty CA bundle", getenv: verifierEnv(f, tokenFile), args: func(a *VerifierArgs) { a.CABundleDir = t.TempDir() }, step: StepTLS, finding: TLSFailed.ID},
+		{name: "no CA bundle: the proxy's CA is not trusted", getenv: verifierEnv(f, tokenFile), args: func(a *VerifierArgs) { a.CABundleDir = "" }, step: StepTLS, finding: catalog.TLSFailed.ID},
+		{name: "empty CA bundle", getenv: verifierEnv(f, tokenFile), args: func(a *VerifierArgs) { a.CABundleDir = t.TempDir() }, step: StepTLS, finding: catalog.TLSFailed.ID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

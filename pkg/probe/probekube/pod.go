@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"strings"
 	"time"
 
@@ -169,7 +170,7 @@ func RunPod(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, o
 					case watch.Error:
 						return false, nil
 					case watch.Deleted:
-						run.Step.Status, run.Step.FindingID, run.Step.Detail = probe.StatusFailed, probe.VerifierFailed.ID, "the pod was deleted before it finished"
+						run.Step.Status, run.Step.FindingID, run.Step.Detail = probe.StatusFailed, catalog.VerifierFailed.ID, "the pod was deleted before it finished"
 						return true, nil
 					}
 					p, ok := ev.Object.(*corev1.Pod)
@@ -199,7 +200,7 @@ var ErrInterrupted = errors.New("interrupted")
 
 func timeoutOrCancel(ctx context.Context, run *PodRun, last string) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.ProbeTimeout.ID
+		run.Step.Status, run.Step.FindingID = probe.StatusFailed, catalog.ProbeTimeout.ID
 		run.Step.Detail = "the verifier did not finish in time; last state: " + last
 		return nil
 	}
@@ -212,7 +213,7 @@ func timeoutOrCancel(ctx context.Context, run *PodRun, last string) error {
 func inspectPod(p *corev1.Pod, run *PodRun) (string, bool) {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.VerifierUnschedulable.ID
+			run.Step.Status, run.Step.FindingID = probe.StatusFailed, catalog.VerifierUnschedulable.ID
 			run.Step.Detail = "FailedScheduling: " + c.Message
 			if taints := untoleratedTaints(c.Message); taints != "" {
 				run.Step.Detail += " (the verifier tolerates no taint; untolerated: " + taints + ")"
@@ -224,11 +225,11 @@ func inspectPod(p *corev1.Pod, run *PodRun) (string, bool) {
 		if w := cs.State.Waiting; w != nil {
 			switch w.Reason {
 			case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull":
-				run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.VerifierImagePull.ID
+				run.Step.Status, run.Step.FindingID = probe.StatusFailed, catalog.VerifierImagePull.ID
 				run.Step.Detail = fmt.Sprintf("%s: image %s (--image): %s", w.Reason, cs.Image, w.Message)
 				return fmt.Sprintf("%s for --image %s", w.Reason, cs.Image), true
 			case "CreateContainerConfigError", "CreateContainerError", "RunContainerError":
-				run.Step.Status, run.Step.FindingID, run.Step.Detail = probe.StatusFailed, probe.VerifierFailed.ID, w.Reason+": "+w.Message
+				run.Step.Status, run.Step.FindingID, run.Step.Detail = probe.StatusFailed, catalog.VerifierFailed.ID, w.Reason+": "+w.Message
 				return w.Reason, true
 			}
 			return "waiting: " + w.Reason, false
@@ -242,7 +243,7 @@ func inspectPod(p *corev1.Pod, run *PodRun) (string, bool) {
 	}
 	switch p.Status.Phase {
 	case corev1.PodFailed:
-		run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.VerifierFailed.ID
+		run.Step.Status, run.Step.FindingID = probe.StatusFailed, catalog.VerifierFailed.ID
 		run.Step.Detail = strings.TrimSpace(p.Status.Reason + " " + p.Status.Message)
 		return "failed: " + run.Step.Detail, true
 	case corev1.PodPending:
@@ -257,7 +258,7 @@ func inspectPod(p *corev1.Pod, run *PodRun) (string, bool) {
 func finished(p *corev1.Pod, t *corev1.ContainerStateTerminated, run *PodRun) string {
 	var res probe.Result
 	if err := json.Unmarshal([]byte(t.Message), &res); err != nil || len(res.Steps) == 0 {
-		run.Step.Status, run.Step.FindingID = probe.StatusFailed, probe.VerifierFailed.ID
+		run.Step.Status, run.Step.FindingID = probe.StatusFailed, catalog.VerifierFailed.ID
 		run.Step.Detail = fmt.Sprintf("the verifier exited %d (%s) without a result: %s", t.ExitCode, t.Reason, probe.OneLine(errors.New(t.Message)))
 		return "ended without a result"
 	}

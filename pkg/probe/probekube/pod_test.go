@@ -117,13 +117,13 @@ func TestRunPod(t *testing.T) {
 		{name: "kept for debugging", updates: []func(*corev1.Pod){scheduled, terminated(verifierResult(t, true), 0)}, keep: true, wantResult: true},
 		{name: "image pull backoff names --image", updates: []func(*corev1.Pod){scheduled, func(p *corev1.Pod) {
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Image: "example.com/aksbackup-verifier:v1", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image"}}}}
-		}}, finding: probe.VerifierImagePull.ID, detail: "example.com/aksbackup-verifier:v1 (--image)"},
+		}}, finding: catalog.VerifierImagePull.ID, detail: "example.com/aksbackup-verifier:v1 (--image)"},
 		{name: "unschedulable names the taints", updates: []func(*corev1.Pod){func(p *corev1.Pod) {
 			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
 				Message: "0/1 nodes are available: 1 node(s) had untolerated taint {kwok.x-k8s.io/node: fake}. preemption: 0/1 nodes are available"}}
-		}}, finding: probe.VerifierUnschedulable.ID, detail: "untolerated: {kwok.x-k8s.io/node: fake}"},
-		{name: "ended without a result", updates: []func(*corev1.Pod){scheduled, terminated("panic: boom", 2)}, finding: probe.VerifierFailed.ID, detail: "exited 2"},
-		{name: "timeout while pending", updates: []func(*corev1.Pod){scheduled}, timeout: true, finding: probe.ProbeTimeout.ID},
+		}}, finding: catalog.VerifierUnschedulable.ID, detail: "untolerated: {kwok.x-k8s.io/node: fake}"},
+		{name: "ended without a result", updates: []func(*corev1.Pod){scheduled, terminated("panic: boom", 2)}, finding: catalog.VerifierFailed.ID, detail: "exited 2"},
+		{name: "timeout while pending", updates: []func(*corev1.Pod){scheduled}, timeout: true, finding: catalog.ProbeTimeout.ID},
 		{name: "signal while running", updates: []func(*corev1.Pod){scheduled, running}, cancel: true, wantErr: ErrInterrupted},
 		{name: "signal while pending", cancel: true, wantErr: ErrInterrupted},
 	}
@@ -177,7 +177,7 @@ func TestExplainEgress(t *testing.T) {
 	}
 	res := &probe.Result{Steps: []probe.Step{{Name: probe.StepTCP, Status: probe.StatusFailed, FindingID: catalog.ExtensionEgressBlocked.ID}, {Name: probe.StepList, Status: probe.StatusSkipped}}}
 	probe.ExplainEgress(res, names)
-	if res.Steps[0].FindingID != probe.EgressDenied.ID || !strings.Contains(res.Steps[0].Detail, "deny-egress") {
+	if res.Steps[0].FindingID != catalog.EgressDenied.ID || !strings.Contains(res.Steps[0].Detail, "deny-egress") {
 		t.Errorf("step = %+v", res.Steps[0])
 	}
 }

@@ -77,7 +77,7 @@ func ReadWiring(ctx context.Context, client kubernetes.Interface, c Component, o
 		fail(catalog.ServiceAccountMissing.ID, fmt.Sprintf("service account %s/%s does not exist", c.Namespace, c.ServiceAccount), true)
 		return w
 	case err != nil:
-		fail(probe.StorageRequestFailed.ID, "reading the service account: "+probe.OneLine(err), true)
+		fail(catalog.StorageRequestFailed.ID, "reading the service account: "+probe.OneLine(err), true)
 		return w
 	}
 	w.ClientID, w.TenantID = sa.Annotations[ClientIDKey], sa.Annotations[TenantIDKey]
@@ -119,7 +119,7 @@ func ReadWiring(ctx context.Context, client kubernetes.Interface, c Component, o
 	case w.LabelMissing:
 		fail(catalog.WILabelMissing.ID, fmt.Sprintf("deployment %s/%s's pod template lacks the label %s: \"true\", so the webhook gives its pods no identity", c.Namespace, c.Deployment, UseLabel), w.TenantID == "")
 	case w.TenantID == "":
-		fail(probe.TokenExchangeFailed.ID, fmt.Sprintf("no tenant ID: service account %s/%s has no %s annotation and no running pod shows the webhook's default; give --tenant-id", c.Namespace, c.ServiceAccount, TenantIDKey), true)
+		fail(catalog.TokenExchangeFailed.ID, fmt.Sprintf("no tenant ID: service account %s/%s has no %s annotation and no running pod shows the webhook's default; give --tenant-id", c.Namespace, c.ServiceAccount, TenantIDKey), true)
 	}
 	return w
 }
@@ -167,9 +167,9 @@ func RequestToken(ctx context.Context, client kubernetes.Interface, namespace, s
 	got, err := client.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, serviceAccount, req, metav1.CreateOptions{})
 	step.LatencyMS = probe.Millis(now().Sub(start))
 	if err != nil {
-		step.Status, step.FindingID, step.Detail = probe.StatusFailed, probe.TokenRequestDenied.ID, probe.OneLine(err)
+		step.Status, step.FindingID, step.Detail = probe.StatusFailed, catalog.TokenRequestDenied.ID, probe.OneLine(err)
 		if !apierrors.IsForbidden(err) {
-			step.FindingID = probe.StorageRequestFailed.ID
+			step.FindingID = catalog.StorageRequestFailed.ID
 		}
 		return "", step
 	}

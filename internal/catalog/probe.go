@@ -1,11 +1,9 @@
-package probe
+package catalog
 
 import "github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 
-// Catalog entries only the probe finds; the lead moves them into internal/catalog. Causes other
-// commands also find (wi-not-injected, federated-credential-mismatch, blob-data-role-missing,
-// storage-network-blocked, container-not-found, shared-key-disabled, extension-egress-blocked,
-// backup-store-foreign-content, ...) keep their IDs from internal/catalog.
+// Findings that only the blob write probe makes: the network path to Azure, the probe's own steps
+// and the verifier pod. Causes other checks also find keep their shared IDs.
 var (
 	DNSFailed = findings.Define(findings.Definition{ID: "dns-resolution-failed", Severity: findings.SeverityError, Layer: findings.LayerPlatform,
 		Title:       "An Azure endpoint's name does not resolve",
