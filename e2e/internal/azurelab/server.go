@@ -8,13 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Config starts the Azure doubles.
@@ -88,6 +92,16 @@ func Run(ctx context.Context, cfg Config) error {
 		store.With(func(s *State) { writeJSON(w, 200, s) })
 	})
 	armMux.HandleFunc("/_lab/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	// storage-ready answers 200 once Azurite holds the lab's containers, so `up` never hands out a
+	// lab whose BSL would fail with ContainerNotFound because Azurite started slowly.
+	var storageReady atomic.Bool
+	armMux.HandleFunc("/_lab/storage-ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !storageReady.Load() && cfg.AzuriteURL != "" {
+			http.Error(w, "the lab's blob containers are not created yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	})
 
 	pair, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 	if err != nil {
@@ -107,7 +121,13 @@ func Run(ctx context.Context, cfg Config) error {
 		front := NewBlobFront(store, target, httpClient.Transport)
 		servers = append(servers, &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(cfg.FrontPort), Handler: front, TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second})
 		// Azurite starts empty: create the lab's containers with a storage token of the admin app.
-		go createContainers(ctx, httpClient, entra, cfg, store)
+		go func() {
+			if err := createContainers(ctx, httpClient, entra, cfg, store); err != nil {
+				log.Printf("creating the lab's blob containers: %v", err)
+				return
+			}
+			storageReady.Store(true)
+		}()
 	}
 	var plain []*http.Server
 	if cfg.IMDSPort != 0 {
@@ -160,28 +180,35 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-func createContainers(ctx context.Context, client *http.Client, entra *Entra, cfg Config, store *Store) {
+// createContainers retries until Azurite answers (it can take tens of seconds to start on a loaded
+// machine) or ctx ends.
+func createContainers(ctx context.Context, client *http.Client, entra *Entra, cfg Config, store *Store) error {
 	token, err := entra.issue(cfg.TenantID, "https://storage.azure.com", AdminClientID, AdminObjectID)
 	if err != nil {
-		return
+		return err
 	}
 	var containers []string
 	store.With(func(s *State) { containers = append(containers, s.Accounts[0].Containers...) })
 	for _, c := range containers {
-		for attempt := 0; attempt < 50 && ctx.Err() == nil; attempt++ {
+		var last error
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPut, strings.TrimRight(cfg.AzuriteURL, "/")+"/devstoreaccount1/"+c+"?restype=container", nil)
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("x-ms-version", "2021-08-06")
 			resp, err := client.Do(req)
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 201 || resp.StatusCode == 409 {
-					break
-				}
+			if err != nil {
+				last = err
+				return false, nil
 			}
-			time.Sleep(200 * time.Millisecond)
+			resp.Body.Close()
+			last = fmt.Errorf("azurite answered %d", resp.StatusCode)
+			return resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusConflict, nil
+		})
+		if err != nil {
+			return fmt.Errorf("container %s: %w (last: %v)", c, err, last)
 		}
 	}
+	return nil
 }
 
 // jwksFetcher reads the API server's keys through its OIDC discovery document, as Entra does.

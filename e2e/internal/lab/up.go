@@ -249,6 +249,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	s.PIDs["azure"] = pid
 	s.IMDSURL = fmt.Sprintf("http://127.0.0.1:%d/", p["imds"])
 	if s.BlobURL != "" {
+		if err := waitHTTP(ctx, s.caPool(), s.ARMURL+"_lab/storage-ready", "", 3*time.Minute); err != nil {
+			return fail(fmt.Errorf("the lab's blob containers were not created in Azurite: %w", err))
+		}
+	}
+	if s.BlobURL != "" {
 		// The velero double validates every azure BSL as its namespace's Velero pod would.
 		s.VeleroLogDir = filepath.Join(o.Dir, "velero")
 		if pid, err = start(o.Dir, "velero", o.Self, "velero", "--kubeconfig="+s.Kubeconfig, "--ca="+s.CAFile,
