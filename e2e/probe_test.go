@@ -17,6 +17,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -333,6 +334,33 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 			noPodLeft(t)
 		})
 	}
+	t.Run("egress denied by a NetworkPolicy", func(t *testing.T) {
+		if lab.RealNode.EgressChain == "" {
+			t.Skip("the lab enforces no NetworkPolicy (iptables missing when it booted)")
+		}
+		lab.AzureScenario(t, "wired", ns)
+		deny := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny-verifier-egress"},
+			Spec: networkingv1.NetworkPolicySpec{
+				PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": "aksbackup-verifier"}},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}}
+		if _, err := client.NetworkingV1().NetworkPolicies(ns).Create(context.Background(), deny, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			_ = client.NetworkingV1().NetworkPolicies(ns).Delete(context.Background(), deny.Name, metav1.DeleteOptions{})
+		}()
+		// The verifier's TCP dial gives up after 5s, well within the probe's bound, so the plugin
+		// explains the timeout with the policy rather than reporting the bound ran out.
+		r := kubectlEnv(t, lab, nil, args("--timeout", "60s")...)
+		noSecrets(t, lab, r)
+		var doc probeDoc
+		_ = json.Unmarshal([]byte(r.stdout), &doc)
+		step, id := doc.firstFailure()
+		if r.code != 1 || step != "tcp" || id != "egress-denied-by-network-policy" || !strings.Contains(r.stdout, deny.Name) {
+			t.Fatalf("exit %d at %q with %q, want 1 at \"tcp\" with \"egress-denied-by-network-policy\" naming %s:\n%s", r.code, step, id, deny.Name, r)
+		}
+		noPodLeft(t)
+	})
 	t.Run("--timeout", func(t *testing.T) {
 		r := kubectlEnv(t, lab, nil, args("--timeout", "1s")...)
 		if r.code == 0 {

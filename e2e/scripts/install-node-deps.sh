@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the lab's real node needs from Debian when it is missing: containerd, runc and the
-# CNI plugins (bridge, host-local in /usr/lib/cni). apt starts nothing; the lab runs its own
+# CNI plugins (bridge, host-local in /usr/lib/cni), and iptables (the lab's NetworkPolicy egress
+# enforcement). apt starts nothing; the lab runs its own
 # containerd. Without root (or with AKSBACKUP_LAB_REAL_NODE=0) it installs nothing, and the lab
 # runs with the kwok node only.
 set -euo pipefail
@@ -13,6 +14,7 @@ need=()
 command -v containerd >/dev/null || need+=(containerd)
 command -v runc >/dev/null || need+=(runc)
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || need+=(containernetworking-plugins)
+command -v iptables >/dev/null || need+=(iptables)
 if ((${#need[@]} == 0)); then
   exit 0
 fi

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -43,7 +44,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|scenario|image|import-image|webhook|azure|velero [flags]")
+		fmt.Fprintln(os.Stderr, "usage: aksbackup-lab up|down|fixture|env|scenario|image|import-image|webhook|azure|velero|netpol [flags]")
 		os.Exit(2)
 	}
 	if os.Args[1] == "image" {
@@ -72,8 +73,10 @@ func main() {
 		err = azure(ctx, os.Args[2:])
 	case "velero":
 		err = velero(ctx, os.Args[2:])
+	case "netpol":
+		err = netpol(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: use up, down, fixture, env, scenario, image, import-image, webhook, azure or velero", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use up, down, fixture, env, scenario, image, import-image, webhook, azure, velero or netpol", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
@@ -301,6 +304,36 @@ func velero(ctx context.Context, args []string) error {
 	return velerolab.Run(ctx, cfg)
 }
 
+// netpol enforces the egress part of NetworkPolicies to the bridge gateway for the real node's pods
+// (the lab's bridge CNI enforces none); up starts it, down removes its chain.
+func netpol(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("netpol", flag.ExitOnError)
+	kubeconfig := fs.String("kubeconfig", "", "admin kubeconfig")
+	node := fs.String("node", lab.RealNodeName, "the real node, whose pods are enforced")
+	gateway := fs.String("gateway", "", "the bridge gateway address, where the doubles listen")
+	chain := fs.String("chain", lab.EgressChain, "iptables filter chain, jumped to from INPUT")
+	bridge := fs.String("bridge", lab.RealNodeBridge, "the pods' bridge interface")
+	_ = fs.Parse(args)
+	gw := net.ParseIP(*gateway)
+	if *kubeconfig == "" || gw == nil {
+		return fmt.Errorf("netpol needs --kubeconfig and --gateway (an IP address, got %q)", *gateway)
+	}
+	client, err := adminClient(*kubeconfig)
+	if err != nil {
+		return err
+	}
+	return lab.RunNetpol(ctx, lab.NetpolOptions{Client: client, Node: *node, Gateway: gw, Chain: *chain, Bridge: *bridge, Log: os.Stdout})
+}
+
+// adminClient is a clientset from the lab's admin kubeconfig.
+func adminClient(kubeconfig string) (*kubernetes.Clientset, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
 func webhook(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("webhook", flag.ExitOnError)
 	kubeconfig := fs.String("kubeconfig", "", "admin kubeconfig")
@@ -310,11 +343,7 @@ func webhook(ctx context.Context, args []string) error {
 	tenant := fs.String("tenant-id", lab.TenantID, "tenant the real webhook is configured with")
 	authority := fs.String("authority-host", lab.AuthorityHost, "AZURE_AUTHORITY_HOST to inject")
 	_ = fs.Parse(args)
-	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := adminClient(*kubeconfig)
 	if err != nil {
 		return err
 	}

@@ -82,6 +82,9 @@ type RealNode struct {
 	Images map[string]string `json:"images"`
 	// Sysctls are the values before the kubelet set its kernel tunables; Down restores them.
 	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// EgressChain is the iptables chain (jumped to from INPUT) where the netpol process enforces
+	// NetworkPolicy egress to the gateway; recorded before it exists, so teardown removes it.
+	EgressChain string `json:"egressChain,omitempty"`
 	// BootSeconds is how long the real node took to be Ready after containerd started.
 	BootSeconds float64 `json:"bootSeconds"`
 }
@@ -463,6 +466,10 @@ func teardownRealNode(s *State, rn *RealNode, log io.Writer) {
 			}
 		}
 		stopAll(rest, 5*time.Second)
+	}
+	// After the netpol process stopped, so nothing adds the chain back.
+	if rn.EgressChain != "" {
+		removeEgressChain(rn.EgressChain)
 	}
 	if alive(rn.ContainerdPID) && strings.Contains(cmdline(rn.ContainerdPID), rn.Dir) {
 		stopAll(map[string]int{"containerd": rn.ContainerdPID}, 5*time.Second)

@@ -172,6 +172,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		if err := startKubelet(s, rn); err != nil {
 			return fail(err)
 		}
+		if err := startNetpol(s, rn, o); err != nil {
+			return fail(err)
+		}
 	}
 
 	if pid, err = start(o.Dir, "kube-controller-manager", bin("kube-controller-manager"),
