@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -319,6 +320,9 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 		{name: "healthy", code: 0},
 		{name: "no blob data role", faults: []string{"role-account-contributor-only"}, code: 1, step: "list", finding: "blob-data-role-missing"},
 		{name: "wrong federated credential subject", faults: []string{"subject-wrong-namespace"}, code: 1, step: "token-exchange", finding: "federated-credential-mismatch"},
+		{name: "issuer without its slash", faults: []string{"issuer-no-trailing-slash"}, code: 1, step: "token-exchange", finding: "federated-credential-mismatch"},
+		{name: "missing container", faults: []string{"container-missing"}, code: 1, step: "list", finding: "container-not-found"},
+		{name: "network rules deny", faults: []string{"network-deny"}, code: 1, step: "list", finding: "storage-network-blocked"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -368,7 +372,7 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 		}
 		noPodLeft(t)
 	})
-	t.Run("SIGINT while the pod runs", func(t *testing.T) {
+	t.Run("SIGINT while the pod is pending", func(t *testing.T) {
 		cmd := exec.Command(filepath.Join(pluginBinDir(t), "kubectl-aksbackup"), args()[1:]...)
 		cmd.Env = append(lab.AzureEnv(t), "KUBECONFIG="+lab.Kubeconfig, "HOME="+t.TempDir())
 		if err := cmd.Start(); err != nil {
@@ -386,6 +390,59 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 		err := cmd.Wait()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
 			t.Errorf("exit after SIGINT: %v, want 3", err)
+		}
+		noPodLeft(t)
+	})
+	t.Run("SIGINT while the pod runs", func(t *testing.T) {
+		// A storage endpoint that takes the connection and never answers keeps the verifier running.
+		lab.AzureScenario(t, "wired", ns)
+		stuck, err := net.Listen("tcp", lab.RealNode.GatewayIP+":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stuck.Close()
+		go func() {
+			for {
+				conn, err := stuck.Accept()
+				if err != nil {
+					return
+				}
+				defer conn.Close()
+			}
+		}()
+		cmd := exec.Command(filepath.Join(pluginBinDir(t), "kubectl-aksbackup"), "probe", "-n", ns, "--image", image,
+			"--ca-bundle-configmap", "lab-ca", "--cloud-config", cloudFile, "--timeout", "2m", "-o", "json",
+			"--storage-account-uri", "https://"+stuck.Addr().String()+"/devstoreaccount1")
+		cmd.Env = append(lab.AzureEnv(t), "KUBECONFIG="+lab.Kubeconfig, "HOME="+t.TempDir())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		running := false
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && !running; time.Sleep(50 * time.Millisecond) {
+			pods, _ := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=aksbackup-verifier"})
+			running = len(pods.Items) > 0 && pods.Items[0].Status.Phase == corev1.PodRunning
+		}
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		err = cmd.Wait()
+		if !running {
+			t.Fatalf("the verifier pod never ran (exit %v)", err)
+		}
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			t.Errorf("exit after SIGINT: %v, want 3", err)
+		}
+		noPodLeft(t)
+	})
+	t.Run("no pod label", func(t *testing.T) {
+		lab.AzureScenario(t, "wired", ns)
+		patch := `[{"op":"remove","path":"/spec/template/metadata/labels/azure.workload.identity~1use"}]`
+		if _, err := client.AppsV1().Deployments(ns).Patch(context.Background(), deployments[1], types.JSONPatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		r := kubectlEnv(t, lab, nil, args()...)
+		var doc probeDoc
+		_ = json.Unmarshal([]byte(r.stdout), &doc)
+		if step, id := doc.firstFailure(); r.code != 1 || step != "wiring" || id != "wi-label-missing" {
+			t.Fatalf("exit %d at %q with %q, want 1 at wiring with wi-label-missing:\n%s", r.code, step, id, r)
 		}
 		noPodLeft(t)
 	})
