@@ -288,7 +288,7 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 	}
 	cloudFile := filepath.Join(t.TempDir(), "cloud.json")
 	cloud := fmt.Sprintf(`{"name":"AzureLabPods","resourceManagerEndpoint":%q,"resourceManagerAudience":"https://management.azure.com/","activeDirectoryAuthorityHost":%q,"storageSuffix":"lab.local"}`,
-		lab.ARMURL, lab.PodEntraURL)
+		lab.PodARMURL, lab.PodEntraURL)
 	if err := os.WriteFile(cloudFile, []byte(cloud), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -313,6 +313,7 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 	cases := []struct {
 		name    string
 		faults  []string
+		args    []string
 		code    int
 		step    string
 		finding string
@@ -323,11 +324,13 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 		{name: "issuer without its slash", faults: []string{"issuer-no-trailing-slash"}, code: 1, step: "token-exchange", finding: "federated-credential-mismatch"},
 		{name: "missing container", faults: []string{"container-missing"}, code: 1, step: "list", finding: "container-not-found"},
 		{name: "network rules deny", faults: []string{"network-deny"}, code: 1, step: "list", finding: "storage-network-blocked"},
+		// Key auth from the pod lists the account's keys through ARM as the identity, as Velero does.
+		{name: "shared key disabled with key auth", faults: []string{"shared-key-disabled"}, args: []string{"--use-aad=false"}, code: 1, step: "list", finding: "shared-key-disabled"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			lab.AzureScenario(t, "wired", ns, c.faults...)
-			r := kubectlEnv(t, lab, nil, args()...)
+			r := kubectlEnv(t, lab, nil, args(c.args...)...)
 			noSecrets(t, lab, r)
 			var doc probeDoc
 			_ = json.Unmarshal([]byte(r.stdout), &doc)

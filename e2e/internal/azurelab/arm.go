@@ -26,6 +26,7 @@ var (
 	reRoleDef    = regexp.MustCompile(`/providers/microsoft\.authorization/roledefinitions/([^/]+)$`)
 	reContainer  = regexp.MustCompile(`(?i)^(/subscriptions/.+/storageaccounts/[^/]+)/blobservices/default/containers/([^/]+)$`)
 	reAccount    = regexp.MustCompile(`^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.storage/storageaccounts/[^/]+$`)
+	reListKeys   = regexp.MustCompile(`^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.storage/storageaccounts/[^/]+)/listkeys$`)
 	reVault      = regexp.MustCompile(`^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.dataprotection/backupvaults/[^/]+$`)
 )
 
@@ -217,6 +218,19 @@ func (a *ARM) route(w http.ResponseWriter, r *http.Request, s *State, path, lowe
 			"properties": map[string]any{"allowSharedKeyAccess": acc.AllowSharedKeyAccess, "publicNetworkAccess": acc.PublicNetworkAccess,
 				"networkAcls":      map[string]any{"defaultAction": acc.DefaultAction, "bypass": "AzureServices", "ipRules": ipRules, "virtualNetworkRules": []any{}},
 				"primaryEndpoints": map[string]any{"blob": blobEndpoint(r, *acc, path)}}})
+	case reListKeys.MatchString(lower) && r.Method == http.MethodPost:
+		// Velero (and the probe) list the keys as the identity when useAAD is not true.
+		acc := s.account(path[:len(path)-len("/listKeys")])
+		if acc == nil {
+			return false
+		}
+		const action = "Microsoft.Storage/storageAccounts/listKeys/action"
+		if caller, _ := tokenClaims(r)["oid"].(string); !grantsAction(s.Assignments, s.Roles, caller, acc.ID, action) {
+			armError(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf("The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid.",
+				caller, caller, action, acc.ID))
+			return true
+		}
+		writeJSON(w, 200, map[string]any{"keys": []any{map[string]any{"keyName": "key1", "value": AzuriteAccountKey, "permissions": "FULL"}}})
 	case reVault.MatchString(lower) && r.Method == http.MethodGet:
 		if !strings.EqualFold(path, VaultID) {
 			return false

@@ -105,16 +105,25 @@ func allowsLoopback(rules []string) bool {
 // grantsData reports whether a principal holds a data action on the account through any assignment
 // at the account or an enclosing scope.
 func grantsData(assignments []Assignment, roles map[string]RoleDefinition, principal, accountID, action string) bool {
+	return grants(assignments, roles, principal, accountID, action, func(rd RoleDefinition) []string { return rd.DataActions })
+}
+
+// grantsAction is grantsData for a management (ARM) action.
+func grantsAction(assignments []Assignment, roles map[string]RoleDefinition, principal, scope, action string) bool {
+	return grants(assignments, roles, principal, scope, action, func(rd RoleDefinition) []string { return rd.Actions })
+}
+
+func grants(assignments []Assignment, roles map[string]RoleDefinition, principal, scope, action string, permitted func(RoleDefinition) []string) bool {
 	for _, a := range assignments {
-		if !strings.EqualFold(a.PrincipalID, principal) || !encloses(a.Scope, accountID) {
+		if !strings.EqualFold(a.PrincipalID, principal) || !encloses(a.Scope, scope) {
 			continue
 		}
 		rd, ok := roles[strings.ToLower(a.RoleID[strings.LastIndex(a.RoleID, "/")+1:])]
 		if !ok {
 			continue
 		}
-		for _, p := range rd.DataActions {
-			if p == action || (strings.HasSuffix(p, "*") && strings.HasPrefix(strings.ToLower(action), strings.ToLower(strings.TrimSuffix(p, "*")))) {
+		for _, p := range permitted(rd) {
+			if strings.EqualFold(p, action) || (strings.HasSuffix(p, "*") && strings.HasPrefix(strings.ToLower(action), strings.ToLower(strings.TrimSuffix(p, "*")))) {
 				return true
 			}
 		}

@@ -44,6 +44,10 @@ type Credential struct {
 	Audiences []string `json:"audiences"`
 }
 
+// AzuriteAccountKey is the key of Azurite's devstoreaccount1: public and documented by Azurite, not a
+// secret. ARM's listKeys hands it out, as Azure hands out an account's keys.
+const AzuriteAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
 // Assignment is a role assignment.
 type Assignment struct {
 	Name        string `json:"name"`
