@@ -7,9 +7,12 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/shellquote"
 )
 
 // gatherAzure reads the Azure facts for a cluster, with the API server's own issuer for comparison.
@@ -19,7 +22,8 @@ func gatherAzure(ctx context.Context, azc azure.Client, target azure.ResourceID,
 	facts, err := azurecheck.Gather(ctx, azc, target, issuer)
 	var nf *azure.NotFoundError
 	if errors.As(err, &nf) {
-		return nil, fmt.Errorf("AKS cluster %s: %w", target, err)
+		return nil, exitcode.Invalid(fmt.Errorf("%s: AKS cluster %s is not known to ARM (%w); check --cluster-id, or --subscription, --resource-group and --cluster-name (az aks show --ids %s)",
+			catalog.ClusterNotFound.ID, target, err, shellquote.Quote(target.String())))
 	}
 	return facts, err
 }

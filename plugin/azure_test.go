@@ -54,6 +54,25 @@ func TestStatusWithAzure(t *testing.T) {
 	}
 }
 
+// An AKS cluster that ARM does not know is bad input, named by its finding ID, for both commands
+// that read Azure; nothing is changed.
+func TestUnknownClusterIsClusterNotFound(t *testing.T) {
+	for _, args := range [][]string{{"identity", "status"}, {"identity", "configure", "--yes"}} {
+		az := azurefake.AKSBackup()
+		withAzure(t, az)
+		f := &fakeFactory{client: unwiredCluster(true), rg: "lab-rg", cluster: "no-such-aks"}
+		_, _, err := run(t, f, "", args...)
+		if exitcode.Code(err) != exitcode.InvalidInput || err == nil || !strings.Contains(err.Error(), "cluster-not-found") || !strings.Contains(err.Error(), "no-such-aks") {
+			t.Fatalf("%v: exit %d: %v", args, exitcode.Code(err), err)
+		}
+		for call := range az.Calls {
+			if strings.HasPrefix(call, "Create") || strings.HasPrefix(call, "Put") || strings.HasPrefix(call, "Assign") {
+				t.Errorf("%v wrote to Azure: %v", args, az.Calls)
+			}
+		}
+	}
+}
+
 func TestConfigureWithAzure(t *testing.T) {
 	az := azurefake.AKSBackup()
 	withAzure(t, az)
