@@ -132,7 +132,8 @@ func TestAzureSetupEndToEnd(t *testing.T) {
 	}{
 		{"403 names the action and scope", map[string]any{"pathContains": "managedClusters/lab-aks", "status": 403, "code": "AuthorizationFailed"}, 3,
 			"you need Microsoft.ContainerService/managedClusters/read on /subscriptions/"},
-		{"404 says not found", map[string]any{"pathContains": "managedClusters/lab-aks", "status": 404, "code": "ResourceNotFound"}, 3, "not found (404 ResourceNotFound)"},
+		// A cluster ARM does not know is bad input (the cluster-not-found finding), not a failure.
+		{"404 is cluster-not-found", map[string]any{"pathContains": "managedClusters/lab-aks", "status": 404, "code": "ResourceNotFound"}, 2, "cluster-not-found: AKS cluster"},
 		{"429 is retried", map[string]any{"pathContains": "managedClusters/lab-aks", "status": 429, "code": "TooManyRequests", "times": 2}, 0, ""},
 		{"500 is retried", map[string]any{"pathContains": "managedClusters/lab-aks", "status": 500, "code": "InternalServerError", "times": 2}, 0, ""},
 		{"persistent 500 says so", map[string]any{"pathContains": "managedClusters/lab-aks", "status": 503, "code": "ServiceUnavailable"}, 3, "answered 503"},
