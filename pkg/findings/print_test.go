@@ -40,20 +40,7 @@ func TestWriteTextEscapesAndRedacts(t *testing.T) {
 			if err := findings.WriteText(&b, []findings.Finding{tt.f}, findings.TextOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			out := b.String()
-			if r, bad := redacttest.TerminalUnsafe(out); bad {
-				t.Errorf("control character %U reached the terminal:\n%q", r, out)
-			}
-			for _, s := range tt.secrets {
-				if strings.Contains(out, s) {
-					t.Errorf("secret %q printed:\n%s", s, out)
-				}
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("missing %q in:\n%s", w, out)
-				}
-			}
+			redacttest.CheckTerminalOutput(t, b.String(), tt.secrets, tt.want)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"testing"
 	"unicode"
 	"unicode/utf8"
 )
@@ -186,4 +187,23 @@ func ControlText(seed []byte) string {
 		b.WriteString(pieces[int(c)%len(pieces)])
 	}
 	return b.String()
+}
+
+// CheckTerminalOutput fails t when out, as printed to a terminal, holds a control character or any
+// of secrets, or lacks any of want.
+func CheckTerminalOutput(t testing.TB, out string, secrets, want []string) {
+	t.Helper()
+	if r, bad := TerminalUnsafe(out); bad {
+		t.Errorf("control character %U reached the terminal:\n%q", r, out)
+	}
+	for _, s := range secrets {
+		if strings.Contains(out, s) {
+			t.Errorf("secret %q printed:\n%s", s, out)
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("missing %q in:\n%s", w, out)
+		}
+	}
 }
