@@ -190,6 +190,16 @@ func (c *armClient) CreateFederatedCredential(ctx context.Context, identity Reso
 	return explain(err, "create federated credential "+fc.Name, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write", identity.String())
 }
 
+// DeleteFederatedCredential deletes one credential by name; one that is already gone counts as deleted.
+func (c *armClient) DeleteFederatedCredential(ctx context.Context, identity ResourceID, name string) error {
+	client, err := armmsi.NewFederatedIdentityCredentialsClient(identity.SubscriptionID, c.cred, c.opts)
+	if err != nil {
+		return err
+	}
+	_, err = client.Delete(ctx, identity.ResourceGroup, identity.Name, name, nil)
+	return ignoreNotFound(explain(err, "delete federated credential "+name, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete", identity.String()))
+}
+
 func (c *armClient) ListRoleAssignments(ctx context.Context, scope, principalID string) ([]RoleAssignment, error) {
 	client, err := armauthorization.NewRoleAssignmentsClient(subscriptionOf(scope), c.cred, c.opts)
 	if err != nil {
@@ -249,6 +259,24 @@ func (c *armClient) CreateRoleAssignment(ctx context.Context, scope, name, roleD
 		return nil, explain(err, "create role assignment", "Microsoft.Authorization/roleAssignments/write", scope)
 	}
 	return &RoleAssignment{ID: str(resp.ID), Name: str(resp.Name), Scope: scope, RoleDefinitionID: roleDefinitionID, PrincipalID: principalID}, nil
+}
+
+// DeleteRoleAssignment deletes the assignment with this name at scope; one already gone counts as deleted.
+func (c *armClient) DeleteRoleAssignment(ctx context.Context, scope, name string) error {
+	client, err := armauthorization.NewRoleAssignmentsClient(subscriptionOf(scope), c.cred, c.opts)
+	if err != nil {
+		return err
+	}
+	_, err = client.Delete(ctx, scope, name, nil)
+	return ignoreNotFound(explain(err, "delete role assignment "+name, "Microsoft.Authorization/roleAssignments/delete", scope))
+}
+
+// ignoreNotFound makes deletes idempotent: what is already gone is what the caller wanted.
+func ignoreNotFound(err error) error {
+	if errors.As(err, new(*NotFoundError)) {
+		return nil
+	}
+	return err
 }
 
 func (c *armClient) GetStorageAccount(ctx context.Context, account ResourceID) (*StorageAccount, error) {

@@ -107,15 +107,27 @@ type Client interface {
 	ListExtensions(ctx context.Context, cluster ResourceID) ([]Extension, error)
 	// FindUserAssignedIdentity finds the identity with this principal (object) ID in a subscription.
 	FindUserAssignedIdentity(ctx context.Context, subscriptionID, principalID string) (*Identity, error)
+	// GetUserAssignedIdentity reads an identity by ID (NotFoundError when it does not exist).
+	GetUserAssignedIdentity(ctx context.Context, identity ResourceID) (*Identity, error)
+	// ListUserAssignedIdentitiesByClientID lists a subscription's identities with this client ID.
+	ListUserAssignedIdentitiesByClientID(ctx context.Context, subscriptionID, clientID string) ([]Identity, error)
 	ListFederatedCredentials(ctx context.Context, identity ResourceID) ([]FederatedCredential, error)
 	CreateFederatedCredential(ctx context.Context, identity ResourceID, fc FederatedCredential) error
+	// DeleteFederatedCredential deletes a credential by name; an absent one is not an error.
+	DeleteFederatedCredential(ctx context.Context, identity ResourceID, name string) error
 	// ListRoleAssignments lists the principal's assignments that apply at scope (at, above or below it).
 	ListRoleAssignments(ctx context.Context, scope, principalID string) ([]RoleAssignment, error)
 	GetRoleDefinition(ctx context.Context, id string) (*RoleDefinition, error)
 	CreateRoleAssignment(ctx context.Context, scope, name, roleDefinitionID, principalID string) (*RoleAssignment, error)
+	// DeleteRoleAssignment deletes the named assignment at scope; an absent one is not an error.
+	DeleteRoleAssignment(ctx context.Context, scope, name string) error
 	GetStorageAccount(ctx context.Context, account ResourceID) (*StorageAccount, error)
 	BlobContainerExists(ctx context.Context, account ResourceID, container string) (bool, error)
 	GetBackupVault(ctx context.Context, vault ResourceID) (*BackupVault, error)
 	ListTrustedAccessBindings(ctx context.Context, cluster ResourceID) ([]TrustedAccessBinding, error)
 	CreateTrustedAccessBinding(ctx context.Context, cluster ResourceID, b TrustedAccessBinding) error
+	// ListPermissions returns what the caller may do at scope (Microsoft.Authorization/permissions).
+	ListPermissions(ctx context.Context, scope string) ([]Permission, error)
+	// ProviderState returns a resource provider's registration state in a subscription.
+	ProviderState(ctx context.Context, subscriptionID, namespace string) (string, error)
 }

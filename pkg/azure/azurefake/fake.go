@@ -25,6 +25,12 @@ type Client struct {
 	Containers  map[string]bool                  // "<account id>/<container>" (lower case)
 	Vaults      map[string]*azure.BackupVault
 	Bindings    []azure.TrustedAccessBinding
+	// Permissions is what the caller may do, by scope (lower case); entries at enclosing scopes apply
+	// too. Nil means the caller may do everything everywhere (an Owner).
+	Permissions map[string][]azure.Permission
+	// Providers holds resource provider registration states by namespace (lower case); an absent
+	// namespace is Registered.
+	Providers map[string]string
 	// Errors makes the named method fail (e.g. "CreateRoleAssignment").
 	Errors map[string]error
 	// Calls counts writes by method name.
@@ -106,6 +112,25 @@ func (c *Client) CreateFederatedCredential(_ context.Context, identity azure.Res
 	return nil
 }
 
+func (c *Client) DeleteFederatedCredential(_ context.Context, identity azure.ResourceID, name string) error {
+	if err := c.fail("DeleteFederatedCredential"); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := strings.ToLower(identity.String())
+	kept := c.Credentials[key][:0]
+	for _, fc := range c.Credentials[key] {
+		if fc.Name != name {
+			kept = append(kept, fc)
+		}
+	}
+	if c.Credentials != nil {
+		c.Credentials[key] = kept
+	}
+	return nil
+}
+
 func (c *Client) ListRoleAssignments(_ context.Context, scope, principalID string) ([]azure.RoleAssignment, error) {
 	if err := c.fail("ListRoleAssignments"); err != nil {
 		return nil, err
@@ -145,6 +170,22 @@ func (c *Client) CreateRoleAssignment(_ context.Context, scope, name, roleDefini
 	ra := azure.RoleAssignment{ID: scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, Name: name, Scope: scope, RoleDefinitionID: roleDefinitionID, PrincipalID: principalID}
 	c.Assignments = append(c.Assignments, ra)
 	return &ra, nil
+}
+
+func (c *Client) DeleteRoleAssignment(_ context.Context, scope, name string) error {
+	if err := c.fail("DeleteRoleAssignment"); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kept := c.Assignments[:0]
+	for _, ra := range c.Assignments {
+		if !(strings.EqualFold(ra.Scope, scope) && strings.EqualFold(ra.Name, name)) {
+			kept = append(kept, ra)
+		}
+	}
+	c.Assignments = kept
+	return nil
 }
 
 func (c *Client) GetStorageAccount(_ context.Context, id azure.ResourceID) (*azure.StorageAccount, error) {
