@@ -14,39 +14,43 @@ const maxDepth = 64
 // field's JSON name or a map key) is masked whole, any other string through redact.String. The
 // document itself is not changed; values the walk cannot copy (unexported fields, custom
 // marshalers' internals) stay as they are.
-func redacted(doc any) any {
+func redacted(doc any) any { return mapStrings(doc, redact.Value) }
+
+// mapStrings returns a copy of doc with every string s under name (a field's JSON name or a map
+// key; "" elsewhere) replaced by fn(name, s).
+func mapStrings(doc any, fn func(name, s string) string) any {
 	if doc == nil {
 		return nil
 	}
-	v := redactValue(reflect.ValueOf(doc), "", 0)
+	v := mapValue(reflect.ValueOf(doc), "", 0, fn)
 	if !v.IsValid() || !v.CanInterface() {
 		return doc
 	}
 	return v.Interface()
 }
 
-func redactValue(v reflect.Value, name string, depth int) reflect.Value {
+func mapValue(v reflect.Value, name string, depth int, fn func(name, s string) string) reflect.Value {
 	if !v.IsValid() || depth > maxDepth {
 		return v
 	}
 	switch v.Kind() {
 	case reflect.String:
 		out := reflect.New(v.Type()).Elem()
-		out.SetString(redact.Value(name, v.String()))
+		out.SetString(fn(name, v.String()))
 		return out
 	case reflect.Pointer:
 		if v.IsNil() {
 			return v
 		}
 		out := reflect.New(v.Type().Elem())
-		out.Elem().Set(redactValue(v.Elem(), name, depth+1))
+		out.Elem().Set(mapValue(v.Elem(), name, depth+1, fn))
 		return out
 	case reflect.Interface:
 		if v.IsNil() {
 			return v
 		}
 		out := reflect.New(v.Type()).Elem()
-		out.Set(redactValue(v.Elem(), name, depth+1))
+		out.Set(mapValue(v.Elem(), name, depth+1, fn))
 		return out
 	case reflect.Slice:
 		if v.IsNil() || v.Type().Elem().Kind() == reflect.Uint8 {
@@ -54,13 +58,13 @@ func redactValue(v reflect.Value, name string, depth int) reflect.Value {
 		}
 		out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 		for i := range v.Len() {
-			out.Index(i).Set(redactValue(v.Index(i), name, depth+1))
+			out.Index(i).Set(mapValue(v.Index(i), name, depth+1, fn))
 		}
 		return out
 	case reflect.Array:
 		out := reflect.New(v.Type()).Elem()
 		for i := range v.Len() {
-			out.Index(i).Set(redactValue(v.Index(i), name, depth+1))
+			out.Index(i).Set(mapValue(v.Index(i), name, depth+1, fn))
 		}
 		return out
 	case reflect.Map:
@@ -73,9 +77,9 @@ func redactValue(v reflect.Value, name string, depth int) reflect.Value {
 			keyName := ""
 			if key.Kind() == reflect.String {
 				keyName = key.String()
-				key = redactValue(key, "", depth+1)
+				key = mapValue(key, "", depth+1, fn)
 			}
-			out.SetMapIndex(key, redactValue(it.Value(), keyName, depth+1))
+			out.SetMapIndex(key, mapValue(it.Value(), keyName, depth+1, fn))
 		}
 		return out
 	case reflect.Struct:
@@ -87,7 +91,7 @@ func redactValue(v reflect.Value, name string, depth int) reflect.Value {
 			if !f.IsExported() || !out.Field(i).CanSet() {
 				continue
 			}
-			out.Field(i).Set(redactValue(v.Field(i), jsonName(f), depth+1))
+			out.Field(i).Set(mapValue(v.Field(i), jsonName(f), depth+1, fn))
 		}
 		return out
 	}
