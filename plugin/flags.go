@@ -23,13 +23,32 @@ func addOutputFlag(cmd *cobra.Command, target *string, defaultValue string) {
 type profileFlags struct {
 	Name            string
 	ServiceAccounts []string
-	Deployments     []string
+	// Workloads holds --deployment NAME and --workload KIND/NAME in command-line order, so that
+	// they pair with --service-account in order whichever flag named them.
+	Workloads []string
+}
+
+// workloadFlag appends to the shared workload list; prefix turns a --deployment name into deployment/NAME.
+type workloadFlag struct {
+	target *[]string
+	prefix string
+}
+
+func (w workloadFlag) String() string { return strings.Join(*w.target, ",") }
+func (w workloadFlag) Type() string   { return "string" }
+func (w workloadFlag) Set(v string) error {
+	if _, err := profile.ParseWorkload(w.prefix + v); err != nil {
+		return err
+	}
+	*w.target = append(*w.target, w.prefix+v)
+	return nil
 }
 
 func (f *profileFlags) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.Name, "profile", "", fmt.Sprintf("Backup product: %s (default %s)", strings.Join(profile.Names(), ", "), profile.Default))
-	cmd.Flags().StringArrayVar(&f.ServiceAccounts, "service-account", nil, "Service account of a custom pair (repeat, with --deployment)")
-	cmd.Flags().StringArrayVar(&f.Deployments, "deployment", nil, "Deployment of a custom pair (repeat, with --service-account)")
+	cmd.Flags().StringArrayVar(&f.ServiceAccounts, "service-account", nil, "Service account of a custom pair (repeat, with --deployment or --workload, in order)")
+	cmd.Flags().Var(workloadFlag{target: &f.Workloads, prefix: "deployment/"}, "deployment", "Deployment of a custom pair (repeat, with --service-account)")
+	cmd.Flags().Var(workloadFlag{target: &f.Workloads}, "workload", "Workload of a custom pair as KIND/NAME: deployment/NAME, daemonset/NAME or statefulset/NAME (repeat, with --service-account)")
 	_ = cmd.RegisterFlagCompletionFunc("profile", cobra.FixedCompletions(profile.Names(), cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -54,7 +73,7 @@ func (f *profileFlags) ResolveWithoutCluster(factory kube.Factory) (profile.Prof
 
 func (f *profileFlags) resolve(explicitNS, contextNS string) (profile.Profile, error) {
 	p, err := profile.Resolve(profile.Selection{
-		Profile: f.Name, ServiceAccounts: f.ServiceAccounts, Deployments: f.Deployments,
+		Profile: f.Name, ServiceAccounts: f.ServiceAccounts, Workloads: f.Workloads,
 		Namespace: explicitNS, DefaultNamespace: contextNS,
 	})
 	if err != nil {

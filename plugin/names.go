@@ -37,7 +37,7 @@ func checkProfileNames(p profile.Profile) error {
 		if err := checkSubdomain("service account name", pair.ServiceAccount, "check --service-account"); err != nil {
 			return err
 		}
-		if err := checkSubdomain("deployment name", pair.Deployment, "check --deployment"); err != nil {
+		if err := checkSubdomain(strings.ToLower(pair.Workload.Kind)+" name", pair.Workload.Name, "check --deployment/--workload"); err != nil {
 			return err
 		}
 	}

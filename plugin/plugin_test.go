@@ -47,17 +47,17 @@ func unwiredCluster(allow bool) *fake.Clientset {
 	p, _ := profile.Resolve(profile.Selection{})
 	objs := []runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: p.Namespace}}}
 	for _, pair := range p.Pairs {
-		labels := map[string]string{"app": pair.Deployment}
+		labels := map[string]string{"app": pair.Workload.Name}
 		objs = append(objs,
 			&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: pair.ServiceAccount, Namespace: p.Namespace}},
 			&appsv1.Deployment{
-				ObjectMeta: metav1.ObjectMeta{Name: pair.Deployment, Namespace: p.Namespace, Generation: 1},
+				ObjectMeta: metav1.ObjectMeta{Name: pair.Workload.Name, Namespace: p.Namespace, Generation: 1},
 				Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
 					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
 						Spec: corev1.PodSpec{ServiceAccountName: pair.ServiceAccount, Containers: []corev1.Container{{Name: "c"}}}}},
 				Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1},
 			},
-			&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pair.Deployment + "-1", Namespace: p.Namespace, Labels: labels},
+			&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pair.Workload.Name + "-1", Namespace: p.Namespace, Labels: labels},
 				Spec: corev1.PodSpec{ServiceAccountName: pair.ServiceAccount, Containers: []corev1.Container{{Name: "c"}}}},
 		)
 	}

@@ -185,7 +185,7 @@ func componentOf(p profile.Profile) probekube.Component {
 			break
 		}
 	}
-	return probekube.Component{Namespace: p.Namespace, ServiceAccount: pair.ServiceAccount, Deployment: pair.Deployment, Container: pair.StorageContainer}
+	return probekube.Component{Namespace: p.Namespace, ServiceAccount: pair.ServiceAccount, Deployment: pair.Workload.Name, Container: pair.StorageContainer}
 }
 
 func (o *ProbeOptions) Validate() error {

@@ -81,14 +81,14 @@ func (o *RestartOptions) Run(ctx context.Context) error {
 	var missing []error
 	var names []string
 	for _, pair := range o.profile.Pairs {
-		_, err := o.client.AppsV1().Deployments(ns).Get(ctx, pair.Deployment, metav1.GetOptions{})
+		_, err := o.client.AppsV1().Deployments(ns).Get(ctx, pair.Workload.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			missing = append(missing, fmt.Errorf("deployment %s not found in namespace %s", pair.Deployment, ns))
+			missing = append(missing, fmt.Errorf("deployment %s not found in namespace %s", pair.Workload.Name, ns))
 		case err != nil:
 			return kube.Explain(err, host)
 		default:
-			names = append(names, pair.Deployment)
+			names = append(names, pair.Workload.Name)
 		}
 	}
 	if len(missing) > 0 {

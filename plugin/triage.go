@@ -302,7 +302,7 @@ func (o *TriageOptions) scanCluster(ctx context.Context, a *triage.Analyzer) ([]
 			container = o.Container
 		}
 		if container != "" {
-			src.Deployments = append(src.Deployments, triage.DeploymentLogs{Name: p.Deployment, Container: container})
+			src.Deployments = append(src.Deployments, triage.DeploymentLogs{Name: p.Workload.Name, Container: container})
 		}
 	}
 	if len(src.Deployments) == 0 {

@@ -142,11 +142,11 @@ func credentialFindings(f *Facts, in Input) []findings.Finding {
 		case close != nil:
 			f := catalog.FederatedCredentialMismatch.New(object+"/"+close.Name,
 				fmt.Sprintf("credential %s for %s differs: %s", close.Name, pair.ServiceAccount, strings.Join(diff, "; ")), configure, create)
-			f.Component = pair.Deployment
+			f.Component = pair.Workload.Name
 			fs = append(fs, f)
 		default:
 			f := catalog.FederatedCredentialMissing.New(object, fmt.Sprintf("identity %s has no federated credential for issuer %s and subject %s", idRef.Name, issuer, want.Subject), configure, create)
-			f.Component = pair.Deployment
+			f.Component = pair.Workload.Name
 			fs = append(fs, f)
 		}
 	}

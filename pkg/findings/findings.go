@@ -144,7 +144,6 @@ func Catalog() []Definition {
 
 // New makes a finding of this kind about one object.
 func (d *Definition) New(object, message string, remediation ...string) Finding {
-	recordProduced(d.ID)
 	return Finding{
 		ID:          d.ID,
 		Severity:    d.Severity,
@@ -166,13 +165,6 @@ func (d *Definition) New(object, message string, remediation ...string) Finding 
 // It also sets CausedBy: the present findings that explain each one. A symptom is explained by every
 // error outside the symptom layer that concerns the same component and location.
 func Rank(fs []Finding) []Finding {
-	if producedLog != "" {
-		ids := make([]string, len(fs))
-		for i, f := range fs {
-			ids[i] = f.ID
-		}
-		recordProduced(ids...)
-	}
 	present := map[string]bool{}
 	inComponent := map[[2]string]bool{}
 	for _, f := range fs {

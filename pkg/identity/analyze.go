@@ -107,12 +107,12 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 	}
 
 	for _, pair := range p.Pairs {
-		c := Component{ServiceAccount: pair.ServiceAccount, Deployment: pair.Deployment, Pods: []PodInjection{}}
+		c := Component{ServiceAccount: pair.ServiceAccount, Deployment: pair.Workload.Name, Pods: []PodInjection{}}
 		saRef := "serviceaccount/" + pair.ServiceAccount
-		deployRef := "deployment/" + pair.Deployment
+		deployRef := "deployment/" + pair.Workload.Name
 		add := func(def *findings.Definition, object, message string, fixes ...string) {
 			f := def.New(object, message, fixes...)
-			f.Component = pair.Deployment
+			f.Component = pair.Workload.Name
 			fs = append(fs, f)
 		}
 
@@ -144,9 +144,9 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 			}
 		}
 
-		d := snap.Deployments[pair.Deployment]
+		d := snap.Deployments[pair.Workload.Name]
 		if d == nil {
-			add(catalog.DeploymentMissing, deployRef, fmt.Sprintf("deployment %s not found in namespace %s", pair.Deployment, p.Namespace),
+			add(catalog.DeploymentMissing, deployRef, fmt.Sprintf("deployment %s not found in namespace %s", pair.Workload.Name, p.Namespace),
 				"check the namespace (-n) and profile (--profile); for AKS Backup: az k8s-extension show --name azure-aks-backup --cluster-type managedClusters ...")
 			st.Components = append(st.Components, c)
 			continue
@@ -163,13 +163,13 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 		}
 		if c.PodServiceAccountName != pair.ServiceAccount {
 			add(catalog.DeploymentServiceAccountMismatch, deployRef,
-				fmt.Sprintf("pods of %s run as service account %s, not %s", pair.Deployment, c.PodServiceAccountName, pair.ServiceAccount),
-				fmt.Sprintf("annotate serviceaccount %s instead, or fix the profile with --service-account %s --deployment %s", c.PodServiceAccountName, c.PodServiceAccountName, pair.Deployment))
+				fmt.Sprintf("pods of %s run as service account %s, not %s", pair.Workload.Name, c.PodServiceAccountName, pair.ServiceAccount),
+				fmt.Sprintf("annotate serviceaccount %s instead, or fix the profile with --service-account %s --deployment %s", c.PodServiceAccountName, c.PodServiceAccountName, pair.Workload.Name))
 		}
 		c.PodTemplateLabel = template.Labels[LabelUse] == "true"
 		if !c.PodTemplateLabel {
 			add(catalog.WILabelMissing, deployRef, labelMissingMessage(d, sa), fixCmd+" --client-id "+clientIDArg,
-				fmt.Sprintf(`kubectl patch deployment -n %s %s --type=merge -p '{"spec":{"template":{"metadata":{"labels":{"%s":"true"}}}}}'`, p.Namespace, pair.Deployment, LabelUse))
+				fmt.Sprintf(`kubectl patch deployment -n %s %s --type=merge -p '{"spec":{"template":{"metadata":{"labels":{"%s":"true"}}}}}'`, p.Namespace, pair.Workload.Name, LabelUse))
 		}
 		if pair.StorageContainer != "" && skippedContainers(template.Annotations)[pair.StorageContainer] {
 			add(catalog.WIContainerSkipped, deployRef, fmt.Sprintf("the pod template annotation %s lists the %s container", AnnotationSkipContainers, pair.StorageContainer),
@@ -178,18 +178,18 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 
 		c.RolloutComplete, c.RolloutMessage = rolloutState(d)
 		if !c.RolloutComplete {
-			add(catalog.RolloutIncomplete, deployRef, c.RolloutMessage, fmt.Sprintf("kubectl rollout status deployment -n %s %s", p.Namespace, pair.Deployment))
+			add(catalog.RolloutIncomplete, deployRef, c.RolloutMessage, fmt.Sprintf("kubectl rollout status deployment -n %s %s", p.Namespace, pair.Workload.Name))
 		}
 
 		pods := podsOf(d, snap.Pods)
 		switch {
 		case len(pods) > 0:
 		case replicas(d) == 0:
-			add(catalog.DeploymentScaledDown, deployRef, fmt.Sprintf("deployment %s has 0 replicas", pair.Deployment),
-				fmt.Sprintf("kubectl scale deployment -n %s %s --replicas=1", p.Namespace, pair.Deployment))
+			add(catalog.DeploymentScaledDown, deployRef, fmt.Sprintf("deployment %s has 0 replicas", pair.Workload.Name),
+				fmt.Sprintf("kubectl scale deployment -n %s %s --replicas=1", p.Namespace, pair.Workload.Name))
 		default:
-			add(catalog.DeploymentNoPods, deployRef, fmt.Sprintf("deployment %s has no running pods (replicas: %d)", pair.Deployment, replicas(d)),
-				fmt.Sprintf("kubectl describe deployment -n %s %s", p.Namespace, pair.Deployment))
+			add(catalog.DeploymentNoPods, deployRef, fmt.Sprintf("deployment %s has no running pods (replicas: %d)", pair.Workload.Name, replicas(d)),
+				fmt.Sprintf("kubectl describe deployment -n %s %s", p.Namespace, pair.Workload.Name))
 		}
 		var stale, untouched, lacking []string
 		var missingSample []string
@@ -218,7 +218,7 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 		restartCmd := fmt.Sprintf("kubectl aksbackup restart%s", p.SelectorFlags())
 		if len(stale) > 0 {
 			add(catalog.WIRestartNeeded, deployRef, fmt.Sprintf("%d pod(s) were created before the current wiring: %s", len(stale), strings.Join(stale, ", ")),
-				restartCmd, fmt.Sprintf("kubectl rollout restart deployment -n %s %s", p.Namespace, pair.Deployment))
+				restartCmd, fmt.Sprintf("kubectl rollout restart deployment -n %s %s", p.Namespace, pair.Workload.Name))
 		}
 		if len(untouched) > 0 {
 			add(catalog.WIWebhookNotInjecting, deployRef, fmt.Sprintf("pods %s carry the %s label but the webhook added nothing", strings.Join(untouched, ", "), LabelUse),

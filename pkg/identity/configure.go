@@ -69,12 +69,12 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 	var saChanges, labelChanges, restartChanges []*plan.Change
 	for _, pair := range p.Pairs {
 		sa := snap.ServiceAccounts[pair.ServiceAccount]
-		d := snap.Deployments[pair.Deployment]
+		d := snap.Deployments[pair.Workload.Name]
 		if sa == nil {
 			problems = append(problems, fmt.Errorf("serviceaccount %s not found in namespace %s", pair.ServiceAccount, ns))
 		}
 		if d == nil {
-			problems = append(problems, fmt.Errorf("deployment %s not found in namespace %s", pair.Deployment, ns))
+			problems = append(problems, fmt.Errorf("deployment %s not found in namespace %s", pair.Workload.Name, ns))
 		}
 		if sa == nil || d == nil {
 			continue
@@ -83,7 +83,7 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 			helmOwned = true
 		}
 		if podSA := d.Spec.Template.Spec.ServiceAccountName; podSA != pair.ServiceAccount {
-			out.Warnings = append(out.Warnings, fmt.Sprintf("deployment %s runs as service account %q, not %s: annotating %s will not reach its pods", pair.Deployment, podSA, pair.ServiceAccount, pair.ServiceAccount))
+			out.Warnings = append(out.Warnings, fmt.Sprintf("deployment %s runs as service account %q, not %s: annotating %s will not reach its pods", pair.Workload.Name, podSA, pair.ServiceAccount, pair.ServiceAccount))
 		}
 
 		// service-account phase
@@ -118,12 +118,12 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 		templateChanges := false
 		if !req.Skip[PhasePodLabel] && haveLabel != "true" {
 			if hasLabel && !req.Overwrite {
-				problems = append(problems, fmt.Errorf("the pod template of deployment %s has %s=%q; rerun with --overwrite to set it to \"true\"", pair.Deployment, LabelUse, haveLabel))
+				problems = append(problems, fmt.Errorf("the pod template of deployment %s has %s=%q; rerun with --overwrite to set it to \"true\"", pair.Workload.Name, LabelUse, haveLabel))
 			} else {
 				labelChanges = append(labelChanges, &plan.Change{
-					Phase: PhasePodLabel, Action: "label", Object: "deployment/" + pair.Deployment, Namespace: ns,
+					Phase: PhasePodLabel, Action: "label", Object: "deployment/" + pair.Workload.Name, Namespace: ns,
 					Field: "spec.template.metadata.labels[" + LabelUse + "]", From: haveLabel, To: "true", State: plan.Planned,
-					Apply: labelPodTemplate(client, ns, pair.Deployment),
+					Apply: labelPodTemplate(client, ns, pair.Workload.Name),
 				})
 				needDeployPatch, finalLabel, templateChanges = true, true, true
 			}
@@ -133,29 +133,29 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 		switch {
 		case templateChanges:
 			restartChanges = append(restartChanges, &plan.Change{
-				Phase: PhaseRestart, Action: "rollout", Object: "deployment/" + pair.Deployment, Namespace: ns,
+				Phase: PhaseRestart, Action: "rollout", Object: "deployment/" + pair.Workload.Name, Namespace: ns,
 				Reason: "the pod template changes, so the deployment rolls out by itself", State: plan.Planned,
 			})
-			out.Rollouts = append(out.Rollouts, pair.Deployment)
+			out.Rollouts = append(out.Rollouts, pair.Workload.Name)
 		case !finalLabel:
-			out.Warnings = append(out.Warnings, fmt.Sprintf("the pod template of %s keeps lacking %s=true (phase %s skipped): a restart would not inject the identity", pair.Deployment, LabelUse, PhasePodLabel))
+			out.Warnings = append(out.Warnings, fmt.Sprintf("the pod template of %s keeps lacking %s=true (phase %s skipped): a restart would not inject the identity", pair.Workload.Name, LabelUse, PhasePodLabel))
 		default:
 			reason := podsNeedRestart(snap, pair, finalClientID)
 			if reason == "" {
 				break
 			}
 			if req.Skip[PhaseRestart] {
-				out.Warnings = append(out.Warnings, fmt.Sprintf("deployment %s: %s, but phase %s is skipped; run `kubectl aksbackup restart%s` later", pair.Deployment, reason, PhaseRestart, p.SelectorFlags()))
+				out.Warnings = append(out.Warnings, fmt.Sprintf("deployment %s: %s, but phase %s is skipped; run `kubectl aksbackup restart%s` later", pair.Workload.Name, reason, PhaseRestart, p.SelectorFlags()))
 				break
 			}
 			restartChanges = append(restartChanges, &plan.Change{
-				Phase: PhaseRestart, Action: "restart", Object: "deployment/" + pair.Deployment, Namespace: ns,
+				Phase: PhaseRestart, Action: "restart", Object: "deployment/" + pair.Workload.Name, Namespace: ns,
 				Reason: reason, State: plan.Planned,
 				Apply: func(ctx context.Context, dryRun bool) error {
-					return rollout.Restart(ctx, client, ns, pair.Deployment, req.Now, dryRun)
+					return rollout.Restart(ctx, client, ns, pair.Workload.Name, req.Now, dryRun)
 				},
 			})
-			out.Rollouts = append(out.Rollouts, pair.Deployment)
+			out.Rollouts = append(out.Rollouts, pair.Workload.Name)
 			needDeployPatch = true
 		}
 	}
@@ -187,7 +187,7 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 
 // podsNeedRestart says why the deployment's running pods need a restart once the wiring is final, or "".
 func podsNeedRestart(snap *Snapshot, pair profile.Pair, finalClientID string) string {
-	deploy := snap.Deployments[pair.Deployment]
+	deploy := snap.Deployments[pair.Workload.Name]
 	pods := podsOf(deploy, snap.Pods)
 	for i := range pods {
 		inj := inspectPod(&pods[i], pair.StorageContainer)

@@ -167,8 +167,8 @@ func TestConfigureAppliesAndPreservesOtherMetadata(t *testing.T) {
 		if sa.Annotations[AnnotationClientID] != testClientID || sa.Annotations["keep"] != "me" || sa.Labels["team"] != "backup" {
 			t.Errorf("serviceaccount %s metadata: labels %v annotations %v", sa.Name, sa.Labels, sa.Annotations)
 		}
-		d, _ := client.AppsV1().Deployments(testNS).Get(ctx, pair.Deployment, metav1.GetOptions{})
-		if l := d.Spec.Template.Labels; l[LabelUse] != "true" || l["tier"] != "backup" || l["app"] != pair.Deployment {
+		d, _ := client.AppsV1().Deployments(testNS).Get(ctx, pair.Workload.Name, metav1.GetOptions{})
+		if l := d.Spec.Template.Labels; l[LabelUse] != "true" || l["tier"] != "backup" || l["app"] != pair.Workload.Name {
 			t.Errorf("deployment %s template labels %v", d.Name, l)
 		}
 	}

@@ -53,14 +53,14 @@ func newWorld(p profile.Profile, opts ...option) *world {
 		if pair.StorageContainer != "" {
 			containers = []corev1.Container{{Name: pair.StorageContainer, Image: "example/velero"}}
 		}
-		w.deps[pair.Deployment] = &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: pair.Deployment, Namespace: p.Namespace, Generation: 1,
+		w.deps[pair.Workload.Name] = &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: pair.Workload.Name, Namespace: p.Namespace, Generation: 1,
 				Labels: map[string]string{"app.kubernetes.io/managed-by": "Helm"}},
 			Spec: appsv1.DeploymentSpec{
 				Replicas: ptr.To[int32](1),
-				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": pair.Deployment}},
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": pair.Workload.Name}},
 				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": pair.Deployment, "tier": "backup"}},
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": pair.Workload.Name, "tier": "backup"}},
 					Spec:       corev1.PodSpec{ServiceAccountName: pair.ServiceAccount, Containers: containers},
 				},
 			},
@@ -78,13 +78,13 @@ func newWorld(p profile.Profile, opts ...option) *world {
 func withPods(tokenPath string) option {
 	return func(w *world) {
 		for _, pair := range w.prof.Pairs {
-			d := w.deps[pair.Deployment]
+			d := w.deps[pair.Workload.Name]
 			if d == nil {
 				continue
 			}
 			sa := w.sas[pair.ServiceAccount]
 			pod := corev1.Pod{
-				ObjectMeta: metav1.ObjectMeta{Name: pair.Deployment + "-abc", Namespace: w.prof.Namespace,
+				ObjectMeta: metav1.ObjectMeta{Name: pair.Workload.Name + "-abc", Namespace: w.prof.Namespace,
 					Labels: copyMap(d.Spec.Template.Labels), Annotations: copyMap(d.Spec.Template.Annotations),
 					CreationTimestamp: metav1.NewTime(time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC))},
 				Spec:   *d.Spec.Template.Spec.DeepCopy(),

@@ -77,12 +77,12 @@ func Read(ctx context.Context, client kubernetes.Interface, p profile.Profile) (
 			return nil
 		})
 		run(func() error {
-			d, err := client.AppsV1().Deployments(p.Namespace).Get(ctx, pair.Deployment, metav1.GetOptions{})
+			d, err := client.AppsV1().Deployments(p.Namespace).Get(ctx, pair.Workload.Name, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return nil
 			}
 			if err != nil {
-				return fmt.Errorf("reading deployment %s/%s: %w", p.Namespace, pair.Deployment, err)
+				return fmt.Errorf("reading deployment %s/%s: %w", p.Namespace, pair.Workload.Name, err)
 			}
 			mu.Lock()
 			snap.Deployments[d.Name] = d

@@ -9,10 +9,55 @@ import (
 	"strings"
 )
 
-// Pair is one service account and the deployment whose pods run as it.
+// Workload kinds a pair may name; their pods carry the identity.
+const (
+	KindDeployment  = "Deployment"
+	KindDaemonSet   = "DaemonSet"
+	KindStatefulSet = "StatefulSet"
+)
+
+// Workload is a pod controller, named as kubectl names it (deployment/velero, daemonset/node-agent).
+type Workload struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+// Deployment is the workload reference for a Deployment, the kind most profiles use.
+func Deployment(name string) Workload { return Workload{Kind: KindDeployment, Name: name} }
+
+// Resource is the lowercase resource name kubectl commands take (deployment, daemonset, statefulset).
+func (w Workload) Resource() string { return strings.ToLower(w.Kind) }
+
+// Ref is the kubectl reference, e.g. daemonset/node-agent.
+func (w Workload) Ref() string { return w.Resource() + "/" + w.Name }
+
+// String is Ref, for messages.
+func (w Workload) String() string { return w.Ref() }
+
+// ParseWorkload reads KIND/NAME as kubectl accepts it (deployment/x, deploy/x, ds/x, sts/x, plurals too).
+// A bare NAME is a Deployment.
+func ParseWorkload(s string) (Workload, error) {
+	s = strings.TrimSpace(s)
+	kind, name, found := strings.Cut(s, "/")
+	if !found {
+		return Deployment(s), nil
+	}
+	name = strings.TrimSpace(name)
+	switch strings.ToLower(strings.TrimSpace(kind)) {
+	case "deployment", "deployments", "deploy":
+		return Workload{Kind: KindDeployment, Name: name}, nil
+	case "daemonset", "daemonsets", "ds":
+		return Workload{Kind: KindDaemonSet, Name: name}, nil
+	case "statefulset", "statefulsets", "sts":
+		return Workload{Kind: KindStatefulSet, Name: name}, nil
+	}
+	return Workload{}, fmt.Errorf("workload %q: unsupported kind %q; use deployment/NAME, daemonset/NAME or statefulset/NAME", s, kind)
+}
+
+// Pair is one service account and the workload whose pods run as it.
 type Pair struct {
-	ServiceAccount string `json:"serviceAccount"`
-	Deployment     string `json:"deployment"`
+	ServiceAccount string   `json:"serviceAccount"`
+	Workload       Workload `json:"workload"`
 	// StorageContainer is the container that talks to Blob Storage ("" when any container may).
 	StorageContainer string `json:"storageContainer,omitempty"`
 }
@@ -56,9 +101,9 @@ var builtIn = []Profile{
 		Description: "AKS Backup extension (microsoft.dataprotection.kubernetes, Velero-based)",
 		Namespace:   "dataprotection-microsoft",
 		Pairs: []Pair{
-			{ServiceAccount: "dataprotection-microsoft-controller-sa", Deployment: "dataprotection-microsoft-controller"},
-			{ServiceAccount: "dataprotection-microsoft-kubernetes-agent-server", Deployment: "dataprotection-microsoft-kubernetes-agent", StorageContainer: "velero"},
-			{ServiceAccount: "dataprotection-microsoft-geneva-sa", Deployment: "dataprotection-microsoft-geneva-service"},
+			{ServiceAccount: "dataprotection-microsoft-controller-sa", Workload: Deployment("dataprotection-microsoft-controller")},
+			{ServiceAccount: "dataprotection-microsoft-kubernetes-agent-server", Workload: Deployment("dataprotection-microsoft-kubernetes-agent"), StorageContainer: "velero"},
+			{ServiceAccount: "dataprotection-microsoft-geneva-sa", Workload: Deployment("dataprotection-microsoft-geneva-service")},
 		},
 		HelmRelease:   "azure-aks-backup",
 		Owner:         "the AKS Backup extension's Helm release azure-aks-backup; an extension upgrade or auto-upgrade can revert live patches",
@@ -68,7 +113,7 @@ var builtIn = []Profile{
 		Name:        "velero",
 		Description: "Velero with velero-plugin-for-microsoft-azure",
 		Namespace:   "velero",
-		Pairs:       []Pair{{ServiceAccount: "velero", Deployment: "velero", StorageContainer: "velero"}},
+		Pairs:       []Pair{{ServiceAccount: "velero", Workload: Deployment("velero"), StorageContainer: "velero"}},
 		HelmRelease: "velero",
 		Helm:        &HelmValues{ServiceAccountAnnotations: "serviceAccount.server.annotations", PodLabels: "podLabels"},
 		Owner:       "the velero Helm release; a helm upgrade reverts live patches",
@@ -76,7 +121,7 @@ var builtIn = []Profile{
 	{
 		Name:        "upbound-spaces",
 		Description: "Upbound Spaces control-plane backups (mxp-controller)",
-		Pairs:       []Pair{{ServiceAccount: "mxp-controller", Deployment: "mxp-controller"}},
+		Pairs:       []Pair{{ServiceAccount: "mxp-controller", Workload: Deployment("mxp-controller")}},
 		Helm: &HelmValues{
 			ServiceAccountAnnotations: "controlPlanes.mxpController.serviceAccount.annotations",
 			PodLabels:                 "controlPlanes.mxpController.pod.customLabels",
@@ -100,7 +145,9 @@ func Names() []string {
 type Selection struct {
 	Profile         string
 	ServiceAccounts []string
-	Deployments     []string
+	// Workloads pair with ServiceAccounts in order: KIND/NAME, or a bare NAME for a Deployment
+	// (--deployment NAME and --workload KIND/NAME both land here, in command-line order).
+	Workloads []string
 	// Namespace is the -n value, or "" when -n was not given.
 	Namespace string
 	// DefaultNamespace is the kubeconfig context's namespace, used when neither -n nor the profile names one.
@@ -109,25 +156,29 @@ type Selection struct {
 
 // Resolve turns a selection into a concrete profile with its namespace set.
 func Resolve(sel Selection) (Profile, error) {
-	if len(sel.ServiceAccounts) != len(sel.Deployments) {
-		return Profile{}, fmt.Errorf("--service-account and --deployment come in pairs: got %d service accounts and %d deployments", len(sel.ServiceAccounts), len(sel.Deployments))
+	if len(sel.ServiceAccounts) != len(sel.Workloads) {
+		return Profile{}, fmt.Errorf("--service-account and --deployment/--workload come in pairs: got %d service accounts and %d workloads", len(sel.ServiceAccounts), len(sel.Workloads))
 	}
 	var p Profile
 	if len(sel.ServiceAccounts) > 0 {
 		if sel.Profile != "" && sel.Profile != Custom {
 			return Profile{}, fmt.Errorf("--profile %s cannot be combined with --service-account/--deployment pairs: drop one of them", sel.Profile)
 		}
-		p = Profile{Name: Custom, Description: "service account / deployment pairs given on the command line"}
-		seen := map[string]bool{}
+		p = Profile{Name: Custom, Description: "service account / workload pairs given on the command line"}
+		seen := map[Workload]bool{}
 		for i := range sel.ServiceAccounts {
-			pair := Pair{ServiceAccount: strings.TrimSpace(sel.ServiceAccounts[i]), Deployment: strings.TrimSpace(sel.Deployments[i])}
-			if pair.ServiceAccount == "" || pair.Deployment == "" {
-				return Profile{}, fmt.Errorf("pair %d has an empty --service-account or --deployment", i+1)
+			workload, err := ParseWorkload(sel.Workloads[i])
+			if err != nil {
+				return Profile{}, err
 			}
-			if seen[pair.Deployment] {
-				return Profile{}, fmt.Errorf("deployment %q is named twice", pair.Deployment)
+			pair := Pair{ServiceAccount: strings.TrimSpace(sel.ServiceAccounts[i]), Workload: workload}
+			if pair.ServiceAccount == "" || pair.Workload.Name == "" {
+				return Profile{}, fmt.Errorf("pair %d has an empty --service-account or --deployment/--workload", i+1)
 			}
-			seen[pair.Deployment] = true
+			if seen[pair.Workload] {
+				return Profile{}, fmt.Errorf("%s is named twice", pair.Workload.Ref())
+			}
+			seen[pair.Workload] = true
 			p.Pairs = append(p.Pairs, pair)
 		}
 	} else {
@@ -170,7 +221,11 @@ func (p Profile) SelectorFlags() string {
 	case Default:
 	case Custom:
 		for _, pair := range p.Pairs {
-			fmt.Fprintf(&b, " --service-account %s --deployment %s", pair.ServiceAccount, pair.Deployment)
+			if pair.Workload.Kind == KindDeployment {
+				fmt.Fprintf(&b, " --service-account %s --deployment %s", pair.ServiceAccount, pair.Workload.Name)
+			} else {
+				fmt.Fprintf(&b, " --service-account %s --workload %s", pair.ServiceAccount, pair.Workload.Ref())
+			}
 		}
 	default:
 		b.WriteString(" --profile " + p.Name)
