@@ -26,7 +26,14 @@ const (
 	DryRun     State = "dry-run"
 	Failed     State = "failed"
 	NotApplied State = "not-applied"
+	// NotSent is a change a server dry run could not send: its API has no dry run (ARM). The
+	// command checked what it could instead (permissions, existence, conflicts).
+	NotSent State = "not-sent"
 )
+
+// ActionKeep is the action of a row that names an object a command leaves alone, with the reason;
+// such a row has no Apply and writes nothing.
+const ActionKeep = "keep"
 
 // Change is one write the command will make.
 type Change struct {
@@ -41,6 +48,10 @@ type Change struct {
 	Reason    string `json:"reason,omitempty"`
 	State     State  `json:"state"`
 	Error     string `json:"error,omitempty"`
+
+	// NoServerDryRun marks a change whose API cannot validate without persisting (ARM): a server
+	// dry run does not call Apply and marks it not-sent.
+	NoServerDryRun bool `json:"-"`
 
 	// Apply performs the change; with serverDryRun it asks the server to validate without persisting.
 	// Nil for changes that happen on their own (a rollout triggered by a template change).
@@ -92,6 +103,10 @@ func ParseSkip(phases []Phase, skip []string) (map[string]bool, error) {
 func (p *Plan) Execute(ctx context.Context, serverDryRun bool) error {
 	for i, c := range p.Changes {
 		if c.Apply == nil {
+			continue
+		}
+		if serverDryRun && c.NoServerDryRun {
+			c.State = NotSent
 			continue
 		}
 		if err := c.Apply(ctx, serverDryRun); err != nil {
