@@ -74,6 +74,7 @@ func (f *flagsFactory) restConfig() (*rest.Config, error) {
 		// The tool issues a handful of parallel reads; client-go's default 5 QPS would throttle them.
 		cfg.QPS, cfg.Burst = 50, 100
 		cfg.UserAgent = "kubectl-aksbackup"
+		cfg.Wrap(countRequests)
 		if cfg.Timeout == 0 { // no --request-timeout: still never wait forever for an answer
 			cfg.Wrap(withHeaderTimeout(f.requestTimeout))
 		}
@@ -200,6 +201,10 @@ func (f *flagsFactory) Clientset() (kubernetes.Interface, error) {
 	}
 	return kubernetes.NewForConfig(cfg)
 }
+
+// RESTConfig is the config the clients are built from, for commands that wrap its transport
+// (preflight counts its requests) or pick a content type. Callers copy it before changing it.
+func (f *flagsFactory) RESTConfig() (*rest.Config, error) { return f.restConfig() }
 
 func (f *flagsFactory) Dynamic() (dynamic.Interface, error) {
 	cfg, err := f.restConfig()
