@@ -43,6 +43,8 @@ type AzurePlan struct {
 	ClientID string
 	// NewRoleAssignment reports whether a role assignment will be created (propagation takes minutes).
 	NewRoleAssignment bool
+	// Needs are the ARM actions the changes need, by scope, checked before the first write.
+	Needs []Need
 }
 
 // PlanConfigure computes the Azure changes from gathered facts. It refuses, naming every blocker and
@@ -92,6 +94,9 @@ func PlanConfigure(client azure.Client, f *Facts, p profile.Profile, skip map[st
 				},
 			})
 		}
+		if len(out.Changes) > 0 {
+			out.Needs = append(out.Needs, Need{Action: ActionWriteFederatedCredential, Scope: f.Identity.ID})
+		}
 		if n := len(f.Credentials) + len(out.Changes); n > 20 {
 			problems = append(problems, fmt.Sprintf("identity %s would hold %d federated credentials; Azure allows 20 per identity", f.Identity.Name, n))
 		}
@@ -117,10 +122,14 @@ func PlanConfigure(client azure.Client, f *Facts, p profile.Profile, skip map[st
 			},
 		})
 		out.NewRoleAssignment = true
+		out.Needs = append(out.Needs, Need{Action: ActionWriteRoleAssignment, Scope: scope})
 		out.Warnings = append(out.Warnings, "a new role assignment can take several minutes to reach the storage data plane; until then blob writes answer 403 AuthorizationPermissionMismatch")
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("nothing was changed:\n  %s", strings.Join(problems, "\n  "))
+	}
+	for _, c := range out.Changes {
+		c.NoServerDryRun = true // ARM has no dry run; a server dry run checks permissions and conflicts instead
 	}
 	return out, nil
 }

@@ -115,6 +115,9 @@ func actionFor(method, path string) string {
 }
 
 func (a *ARM) route(w http.ResponseWriter, r *http.Request, s *State, path, lower string) bool {
+	if routeAuthorization(w, r, s, path) {
+		return true
+	}
 	switch {
 	case reCluster.MatchString(lower) && r.Method == http.MethodGet:
 		if !strings.EqualFold(path, ClusterID) {
@@ -179,6 +182,9 @@ func (a *ARM) route(w http.ResponseWriter, r *http.Request, s *State, path, lowe
 				return true
 			}
 		}
+		if !authorizeWrite(w, r, s, m[1], "Microsoft.Authorization/roleAssignments/write") {
+			return true
+		}
 		as := Assignment{Name: m[2], Scope: m[1], RoleID: body.Properties.RoleDefinitionID, PrincipalID: body.Properties.PrincipalID}
 		s.Assignments = append(s.Assignments, as)
 		writeJSON(w, 201, assignmentJSON(as))
@@ -190,7 +196,7 @@ func (a *ARM) route(w http.ResponseWriter, r *http.Request, s *State, path, lowe
 			return true
 		}
 		writeJSON(w, 200, map[string]any{"id": RoleDefPrefix + id, "name": id, "type": "Microsoft.Authorization/roleDefinitions",
-			"properties": map[string]any{"roleName": rd.Name, "type": "BuiltInRole", "permissions": []any{map[string]any{"actions": rd.Actions, "notActions": []string{}, "dataActions": rd.DataActions, "notDataActions": []string{}}}}})
+			"properties": map[string]any{"roleName": rd.Name, "type": "BuiltInRole", "permissions": []any{map[string]any{"actions": rd.Actions, "notActions": nonNil(rd.NotActions), "dataActions": nonNil(rd.DataActions), "notDataActions": []string{}}}}})
 	case reContainer.MatchString(lower) && r.Method == http.MethodGet:
 		m := reContainer.FindStringSubmatch(path)
 		acc := s.account(m[1])
@@ -266,6 +272,9 @@ func (a *ARM) bindings(w http.ResponseWriter, r *http.Request, s *State, name st
 			armError(w, 400, "InvalidRequestContent", err.Error())
 			return true
 		}
+		if !authorizeWrite(w, r, s, ClusterID, "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings/write") {
+			return true
+		}
 		b := Binding{Name: name, Source: body.Properties.SourceResourceID, Roles: body.Properties.Roles}
 		s.Bindings = append(s.Bindings, b)
 		writeJSON(w, 200, toJSON(b))
@@ -304,6 +313,9 @@ func (a *ARM) credentials(w http.ResponseWriter, r *http.Request, s *State, path
 		}
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
 			armError(w, 400, "BadRequest", err.Error())
+			return true
+		}
+		if !authorizeWrite(w, r, s, IdentityID, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write") {
 			return true
 		}
 		c := body.Properties

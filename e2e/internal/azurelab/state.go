@@ -33,6 +33,7 @@ const (
 	BlobDataContrib   = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 	AccountContrib    = "17d1049b-9a84-46fb-8f53-869881c3d3ab"
 	Owner             = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+	Contributor       = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 	Audience          = "api://AzureADTokenExchange"
 )
 
@@ -60,6 +61,7 @@ type Assignment struct {
 type RoleDefinition struct {
 	Name        string   `json:"roleName"`
 	Actions     []string `json:"actions"`
+	NotActions  []string `json:"notActions,omitempty"`
 	DataActions []string `json:"dataActions"`
 }
 
@@ -106,6 +108,11 @@ type State struct {
 	Bindings          []Binding                 `json:"bindings"`
 	AdminSecret       string                    `json:"adminSecret"`
 	Faults            []*Fault                  `json:"faults"`
+	// Providers are the subscription's resource provider states by namespace (lower case); an
+	// absent namespace is Registered.
+	Providers map[string]string `json:"providers,omitempty"`
+	// Writes records every write ARM accepted ("PUT <path>"), so tests can assert that none happened.
+	Writes []string `json:"writes"`
 }
 
 // Store guards the state.
@@ -138,7 +145,11 @@ func Scenario(base, namespace string, faults []string, tenant, issuer, blobEndpo
 				DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"}},
 			AccountContrib: {Name: "Storage Account Contributor", Actions: []string{"Microsoft.Storage/storageAccounts/*"}},
 			Owner:          {Name: "Owner", Actions: []string{"*"}},
+			Contributor: {Name: "Contributor", Actions: []string{"*"},
+				NotActions: []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action"}},
 		},
+		// The lab's admin app (the plugin's caller) is Owner of the subscription unless a fault says otherwise.
+		Assignments: []Assignment{{Name: "lab-admin-owner", Scope: "/subscriptions/" + Subscription, RoleID: RoleDefPrefix + Owner, PrincipalID: AdminObjectID}},
 		Accounts: []Account{
 			{ID: AccountID, AllowSharedKeyAccess: true, PublicNetworkAccess: "Enabled", DefaultAction: "Allow", Containers: []string{Container}, BlobEndpoint: blobEndpoint},
 			{ID: SiblingAccountID, AllowSharedKeyAccess: true, PublicNetworkAccess: "Enabled", DefaultAction: "Allow"},
@@ -175,7 +186,8 @@ func (s *State) wire(ns string) {
 
 // Faults names the scenario faults tests can apply.
 var Faults = []string{"issuer-no-trailing-slash", "subject-wrong-namespace", "audience-wrong", "role-sibling-scope", "role-account-contributor-only",
-	"oidc-issuer-disabled", "workload-identity-disabled", "extension-failed", "network-deny", "shared-key-disabled", "container-missing"}
+	"oidc-issuer-disabled", "workload-identity-disabled", "extension-failed", "network-deny", "shared-key-disabled", "container-missing",
+	"caller-contributor", "provider-dataprotection-unregistered"}
 
 func (s *State) apply(fault string) error {
 	switch fault {
@@ -227,6 +239,18 @@ func (s *State) apply(fault string) error {
 		s.ExtensionSettings["configuration.backupStorageLocation.config.useAAD"] = "false"
 	case "container-missing":
 		s.Accounts[0].Containers = nil
+	case "caller-contributor":
+		// Contributor may create federated credentials but, by its notActions, no role assignments.
+		for i := range s.Assignments {
+			if s.Assignments[i].PrincipalID == AdminObjectID {
+				s.Assignments[i].RoleID = RoleDefPrefix + Contributor
+			}
+		}
+	case "provider-dataprotection-unregistered":
+		if s.Providers == nil {
+			s.Providers = map[string]string{}
+		}
+		s.Providers["microsoft.dataprotection"] = "NotRegistered"
 	default:
 		return fmt.Errorf("unknown fault %q: use one of %s", fault, strings.Join(Faults, ", "))
 	}
