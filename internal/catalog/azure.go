@@ -28,6 +28,12 @@ var (
 		Title: "The extension's managed identity cannot be found", Explanation: "No user-assigned identity in the cluster's subscription has the extension identity's principal ID, or you cannot read it."})
 	WIClientIDWrongIdentity = findings.Define(findings.Definition{ID: "wi-client-id-wrong-identity", Severity: findings.SeverityError, Layer: findings.LayerCredential,
 		Title: "Service account points at another identity", Explanation: "The client-id annotation is not the extension identity's client ID, so token exchanges use an identity without the federated credentials and role."})
+	IdentityUnknown = findings.Define(findings.Definition{ID: "identity-unknown", Severity: findings.SeverityError, Layer: findings.LayerCredential,
+		Title: "No managed identity is named for the workload", Explanation: "Without the AKS Backup extension the identity comes from the service accounts' azure.workload.identity/client-id annotation, --client-id or --identity; none names one."})
+	IdentityNotFound = findings.Define(findings.Definition{ID: "identity-not-found", Severity: findings.SeverityError, Layer: findings.LayerCredential,
+		Title: "The named managed identity cannot be found", Explanation: "No user-assigned identity with that client ID (or name) exists in the subscriptions searched, or you cannot read it."})
+	IdentityAmbiguous = findings.Define(findings.Definition{ID: "identity-ambiguous", Severity: findings.SeverityError, Layer: findings.LayerCredential,
+		Title: "More than one managed identity is named", Explanation: "The service accounts are annotated with different client IDs, or one client ID matches several identities; the wiring needs exactly one."})
 	FederatedCredentialMissing = findings.Define(findings.Definition{ID: "federated-credential-missing", Severity: findings.SeverityError, Layer: findings.LayerEntra,
 		Title: "No federated credential for the service account", Explanation: "Entra rejects the pod's token (AADSTS70021) unless the identity trusts this issuer and subject with audience api://AzureADTokenExchange.",
 		ExplainedBy: []string{"oidc-issuer-disabled", "extension-identity-not-found"}})

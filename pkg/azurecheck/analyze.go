@@ -57,6 +57,10 @@ func Analyze(f *Facts, in Input) []findings.Finding {
 			"make the API server's --service-account-issuer the OIDC issuer URL (AKS does this when the OIDC issuer is enabled); then rerun `kubectl aksbackup identity configure`")
 	}
 
+	if f.Source == SourceLocation {
+		fs = append(fs, ownIdentityFindings(f, in)...)
+		return rank(fs)
+	}
 	ext := f.Extension
 	if ext == nil {
 		if len(f.Unreadable) == 0 {
@@ -102,7 +106,7 @@ func Analyze(f *Facts, in Input) []findings.Finding {
 	}
 
 	if f.Settings.Account != "" && f.Settings.ResourceGroup != "" {
-		fs = append(fs, storageFindings(f)...)
+		fs = append(fs, storageFindings(f, in)...)
 	}
 	return rank(fs)
 }
@@ -196,7 +200,7 @@ func CredentialName(serviceAccount string) string {
 	return name
 }
 
-func storageFindings(f *Facts) []findings.Finding {
+func storageFindings(f *Facts, in Input) []findings.Finding {
 	var fs []findings.Finding
 	add := func(def *findings.Definition, object, msg string, fixes ...string) {
 		fs = append(fs, def.New(object, msg, fixes...))
@@ -213,8 +217,14 @@ func storageFindings(f *Facts) []findings.Finding {
 			fmt.Sprintf("az storage container create --name %s --account-name %s --auth-mode login", shellquote.Quote(s.Container), shellquote.Quote(s.Account)))
 	}
 	if a.AllowSharedKeyAccess != nil && !*a.AllowSharedKeyAccess && !strings.EqualFold(s.UseAAD, "true") {
-		add(catalog.SharedKeyDisabled, f.AccountID, "allowSharedKeyAccess is false and the extension's useAAD is "+quoteOr(s.UseAAD, "unset"),
-			"az k8s-extension update ... --configuration-settings useAAD=true storageAccountURI="+shellquote.Quote("https://"+s.Account+".blob.core.windows.net/"),
+		owner, useAAD := "the extension's", "az k8s-extension update ... --configuration-settings useAAD=true storageAccountURI="+shellquote.Quote(f.BlobServiceURL())
+		if f.Source == SourceLocation && f.Location != nil {
+			owner = "BackupStorageLocation " + f.Location.Name + "'s"
+			useAAD = fmt.Sprintf("kubectl patch backupstoragelocation %s -n %s --type merge -p %s", shellquote.Quote(f.Location.Name), shellquote.Quote(in.Profile.Namespace),
+				shellquote.Quote(fmt.Sprintf(`{"spec":{"config":{"useAAD":"true","storageAccountURI":%q}}}`, f.BlobServiceURL())))
+		}
+		add(catalog.SharedKeyDisabled, f.AccountID, "allowSharedKeyAccess is false and "+owner+" useAAD is "+quoteOr(s.UseAAD, "unset"),
+			useAAD,
 			"or: az storage account update --name "+shellquote.Quote(s.Account)+" --resource-group "+shellquote.Quote(s.ResourceGroup)+" --allow-shared-key-access true")
 	}
 	switch {
@@ -230,49 +240,82 @@ func storageFindings(f *Facts) []findings.Finding {
 			"check that the cluster's egress IP or node subnet is listed: az storage account network-rule list --account-name "+shellquote.Quote(s.Account))
 	}
 	if f.Identity != nil {
-		fs = append(fs, roleFindings(f)...)
+		fs = append(fs, roleFindings(f, in)...)
 	}
 	return fs
 }
 
-func roleFindings(f *Facts) []findings.Finding {
+func roleFindings(f *Facts, in Input) []findings.Finding {
 	var fs []findings.Finding
-	writes, contributor := false, false
+	scope := f.dataScope()
+	granted := map[string]bool{}
+	contributor := false
 	var elsewhere, noData []string
 	for _, ra := range f.Assignments {
 		rd := f.Definitions[strings.ToLower(ra.RoleDefinitionID)]
 		if rd == nil {
 			continue
 		}
-		covers := azure.ScopeContains(ra.Scope, f.AccountID)
-		grantsWrite := Grants(rd, BlobWriteData)
+		covers := azure.ScopeContains(ra.Scope, scope)
+		gives := GrantedDataActions(rd)
 		switch {
-		case grantsWrite && covers:
-			writes = true
-		case grantsWrite:
-			elsewhere = append(elsewhere, fmt.Sprintf("%s at %s, which does not enclose the storage account", rd.RoleName, ra.Scope))
+		case len(gives) > 0 && covers:
+			for _, a := range gives {
+				granted[a] = true
+			}
+		case len(gives) > 0:
+			elsewhere = append(elsewhere, fmt.Sprintf("%s at %s, which does not enclose %s", rd.RoleName, ra.Scope, f.dataScopeName()))
 		case covers:
 			noData = append(noData, fmt.Sprintf("%s at %s grants no blob data action", rd.RoleName, ra.Scope))
 		}
-		if covers && strings.HasSuffix(strings.ToLower(ra.RoleDefinitionID), RoleStorageAccountContributor) {
+		if azure.ScopeContains(ra.Scope, f.AccountID) && strings.HasSuffix(strings.ToLower(ra.RoleDefinitionID), RoleStorageAccountContributor) {
 			contributor = true
 		}
 	}
 	principal := f.Identity.PrincipalID
-	if !writes {
-		msg := fmt.Sprintf("identity %s (principal %s) has no role with %s on %s", f.Identity.Name, principal, BlobWriteData, f.AccountID)
+	var missing []string
+	for _, a := range BlobDataActions {
+		if !granted[a] {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) > 0 {
+		msg := fmt.Sprintf("identity %s (principal %s) has no role granting %s on %s", f.Identity.Name, principal, strings.Join(missing, ", "), scope)
 		if notes := append(elsewhere, noData...); len(notes) > 0 {
 			msg += "; found: " + strings.Join(notes, "; ")
 		}
 		fs = append(fs, catalog.BlobDataRoleMissing.New(f.AccountID, msg,
-			"kubectl aksbackup identity configure --yes",
-			fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role \"Storage Blob Data Contributor\" --scope %s", principal, f.AccountID)))
+			"kubectl aksbackup identity configure --yes"+in.Profile.SelectorFlags(),
+			fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role \"Storage Blob Data Contributor\" --scope %s", principal, shellquote.Quote(scope))))
 	}
-	if !contributor {
+	// Velero with useAAD=true never lists the account keys, so only the extension (and key-based
+	// Velero) needs Storage Account Contributor.
+	needsContributor := f.Source != SourceLocation || !strings.EqualFold(f.Settings.UseAAD, "true")
+	if !contributor && needsContributor {
 		fs = append(fs, catalog.StorageAccountContributorMissing.New(f.AccountID, "Storage Account Contributor is not assigned to "+f.Identity.Name+" on the storage account",
 			fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role \"Storage Account Contributor\" --scope %s", principal, f.AccountID)))
 	}
 	return fs
+}
+
+// Blob data actions Velero uses on its container: list and read, write, delete.
+const (
+	BlobReadData   = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
+	BlobDeleteData = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete"
+)
+
+// BlobDataActions are the data actions the identity needs on the container.
+var BlobDataActions = []string{BlobReadData, BlobWriteData, BlobDeleteData}
+
+// GrantedDataActions lists which of BlobDataActions a role grants (dataActions minus notDataActions).
+func GrantedDataActions(rd *azure.RoleDefinition) []string {
+	var out []string
+	for _, a := range BlobDataActions {
+		if Grants(rd, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Grants reports whether a role definition allows a data action: some dataAction pattern matches it

@@ -58,7 +58,7 @@ func TestAnalyzeFaults(t *testing.T) {
 		{name: "role at a sibling scope", setup: func(c *azurefake.Client) {
 			c.Wire(p.Namespace, serviceAccounts(p)...)
 			c.Assignments[0].Scope = azurefake.SiblingAccountID
-		}, want: "blob-data-role-missing", wantMsg: "which does not enclose the storage account", wantFix: "--role \"Storage Blob Data Contributor\" --scope " + azurefake.AccountID},
+		}, want: "blob-data-role-missing", wantMsg: "which does not enclose container velero of storage account labstorage", wantFix: "--role \"Storage Blob Data Contributor\" --scope " + azurefake.AccountID},
 		{name: "only Storage Account Contributor", setup: func(c *azurefake.Client) {
 			c.Wire(p.Namespace, serviceAccounts(p)...)
 			c.Assignments = c.Assignments[1:]

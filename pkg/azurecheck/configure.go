@@ -24,8 +24,8 @@ const (
 
 // Phases lists the Azure phases in order.
 var Phases = []plan.Phase{
-	{Name: PhaseFederatedCredential, Description: "create a federated credential on the extension identity for each service account"},
-	{Name: PhaseRoleAssignment, Description: "grant the identity Storage Blob Data Contributor on the storage account"},
+	{Name: PhaseFederatedCredential, Description: "create a federated credential on the identity (the extension's, or the workload's own) for each service account"},
+	{Name: PhaseRoleAssignment, Description: "grant the identity Storage Blob Data Contributor on the BSL's container (or, with --role-scope account, the storage account)"},
 }
 
 // Prerequisites that configure cannot create: it refuses to start while any is missing.
@@ -33,6 +33,29 @@ var blocking = map[string]bool{
 	"oidc-issuer-disabled": true, "workload-identity-disabled": true, "cluster-identity-unsupported": true,
 	"extension-missing": true, "extension-identity-missing": true, "extension-identity-not-found": true,
 	"storage-account-not-found": true, "extension-config-incomplete": true, "issuer-mismatch": true,
+	"identity-unknown": true, "identity-not-found": true, "identity-ambiguous": true, "bsl-missing": true, "bsl-azure-config-missing": true,
+}
+
+// Where configure grants the blob data role (--role-scope).
+const (
+	RoleScopeContainer = "container"
+	RoleScopeAccount   = "account"
+)
+
+// ConfigureOptions tune PlanConfigureWith.
+type ConfigureOptions struct {
+	Skip map[string]bool
+	// RoleScope is RoleScopeContainer (the default when the container is known) or RoleScopeAccount.
+	RoleScope string
+}
+
+// GrantScope is the scope configure grants the role at: the container unless scope is
+// RoleScopeAccount or no container is named.
+func (f *Facts) GrantScope(scope string) string {
+	if c := f.ContainerScope(); c != "" && scope != RoleScopeAccount {
+		return c
+	}
+	return f.AccountID
 }
 
 // AzurePlan is the Azure part of a configure plan.
@@ -50,6 +73,12 @@ type AzurePlan struct {
 // PlanConfigure computes the Azure changes from gathered facts. It refuses, naming every blocker and
 // its fix, when a prerequisite it cannot create is missing, and never edits a credential it finds.
 func PlanConfigure(client azure.Client, f *Facts, p profile.Profile, skip map[string]bool) (*AzurePlan, error) {
+	return PlanConfigureWith(client, f, p, ConfigureOptions{Skip: skip})
+}
+
+// PlanConfigureWith is PlanConfigure with the role scope chosen.
+func PlanConfigureWith(client azure.Client, f *Facts, p profile.Profile, o ConfigureOptions) (*AzurePlan, error) {
+	skip := o.Skip
 	var problems []string
 	for _, fd := range Analyze(f, Input{Profile: p}) {
 		if blocking[fd.ID] || fd.ID == catalog.AzureReadFailed.ID {
@@ -103,9 +132,14 @@ func PlanConfigure(client azure.Client, f *Facts, p profile.Profile, skip map[st
 	}
 
 	if !skip[PhaseRoleAssignment] && !hasBlobWrite(f) {
-		roleID := "/subscriptions/" + f.ClusterID.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + RoleBlobDataContributor
-		name := AssignmentName(f.AccountID, RoleBlobDataContributor, f.Identity.PrincipalID)
-		scope, principal := f.AccountID, f.Identity.PrincipalID
+		// Role definitions are addressed in the subscription of the scope, which may not be the cluster's.
+		scope, principal := f.GrantScope(o.RoleScope), f.Identity.PrincipalID
+		accountRef, err := azure.ParseResourceID(f.AccountID, azure.TypeStorageAccount)
+		if err != nil {
+			return nil, err
+		}
+		roleID := "/subscriptions/" + accountRef.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + RoleBlobDataContributor
+		name := AssignmentName(scope, RoleBlobDataContributor, principal)
 		out.Changes = append(out.Changes, &plan.Change{
 			Phase: PhaseRoleAssignment, Action: "create", Object: "roleAssignment/" + name,
 			Field: "Storage Blob Data Contributor", To: "principal " + principal, Reason: "scope " + scope, State: plan.Planned,
@@ -134,13 +168,18 @@ func PlanConfigure(client azure.Client, f *Facts, p profile.Profile, skip map[st
 	return out, nil
 }
 
+// hasBlobWrite reports whether the identity's roles grant every blob data action Velero uses on
+// the container (or, without one, the account).
 func hasBlobWrite(f *Facts) bool {
+	granted := map[string]bool{}
 	for _, ra := range f.Assignments {
-		if rd := f.Definitions[strings.ToLower(ra.RoleDefinitionID)]; rd != nil && Grants(rd, BlobWriteData) && azure.ScopeContains(ra.Scope, f.AccountID) {
-			return true
+		if rd := f.Definitions[strings.ToLower(ra.RoleDefinitionID)]; rd != nil && azure.ScopeContains(ra.Scope, f.dataScope()) {
+			for _, a := range GrantedDataActions(rd) {
+				granted[a] = true
+			}
 		}
 	}
-	return false
+	return len(granted) == len(BlobDataActions)
 }
 
 // AssignmentName derives the role assignment's GUID name from scope, role and principal, so a rerun

@@ -65,20 +65,52 @@ type Facts struct {
 	APIServerIssuer string
 	// Unreadable records reads that failed with a permission or lookup error, as findings.
 	Unreadable []error
+	// Source is SourceExtension or SourceLocation: where the identity and storage settings come from.
+	Source string
+	// Location is the BSL the storage settings come from (SourceLocation; nil when none).
+	Location *Location
+	// IdentityOrigin says how the identity was named (SourceLocation), IdentityIssue why none was found.
+	IdentityOrigin string
+	IdentityIssue  *IdentityIssue
+	// StorageSuffix is the cloud's storage suffix, for URLs in fixes.
+	StorageSuffix string
 }
 
-// Gather reads everything the checks need. It stops descending where a prerequisite is missing (no
-// extension: no identity to look at) and returns an error only when the cluster itself cannot be read.
+// Gather reads everything the checks need for the AKS Backup extension (the aks-backup profile).
 func Gather(ctx context.Context, client azure.Client, clusterID azure.ResourceID, apiServerIssuer string) (*Facts, error) {
-	f := &Facts{ClusterID: clusterID, APIServerIssuer: apiServerIssuer, Definitions: map[string]*azure.RoleDefinition{}}
+	return GatherFor(ctx, client, clusterID, apiServerIssuer, Request{UseExtension: true})
+}
+
+// GatherFor reads everything the checks need, from the extension or from the BSL and the workload's
+// own identity as req says. It stops descending where a prerequisite is missing (no extension or no
+// identity: nothing to look at) and returns an error only when the cluster itself cannot be read.
+func GatherFor(ctx context.Context, client azure.Client, clusterID azure.ResourceID, apiServerIssuer string, req Request) (*Facts, error) {
+	f := &Facts{ClusterID: clusterID, APIServerIssuer: apiServerIssuer, Definitions: map[string]*azure.RoleDefinition{}, StorageSuffix: req.StorageSuffix}
 	var err error
 	if f.Cluster, err = client.GetCluster(ctx, clusterID); err != nil {
 		return nil, err
 	}
+	if req.UseExtension {
+		f.Source = SourceExtension
+		if !gatherExtension(ctx, client, f) {
+			return f, nil
+		}
+	} else {
+		f.Source, f.Location = SourceLocation, req.Location
+		f.Settings = SettingsFromLocation(req.Location)
+		gatherOwnIdentity(ctx, client, f, req)
+	}
+	gatherStorage(ctx, client, f)
+	return f, nil
+}
+
+// gatherExtension finds the extension, its settings and its identity; false when there is none.
+func gatherExtension(ctx context.Context, client azure.Client, f *Facts) bool {
+	clusterID := f.ClusterID
 	exts, err := client.ListExtensions(ctx, clusterID)
 	if err != nil {
 		f.Unreadable = append(f.Unreadable, err)
-		return f, nil
+		return false
 	}
 	for i := range exts {
 		if strings.EqualFold(exts[i].Type, BackupExtensionType) {
@@ -87,7 +119,7 @@ func Gather(ctx context.Context, client azure.Client, clusterID azure.ResourceID
 		}
 	}
 	if f.Extension == nil {
-		return f, nil
+		return false
 	}
 	f.Settings = ParseSettings(f.Extension.ConfigurationValues)
 
@@ -100,6 +132,12 @@ func Gather(ctx context.Context, client azure.Client, clusterID azure.ResourceID
 			f.Identity = nil
 		}
 	}
+	return true
+}
+
+// gatherStorage reads the identity's credentials, the storage account, container and roles.
+func gatherStorage(ctx context.Context, client azure.Client, f *Facts) {
+	var err error
 	if f.Identity != nil {
 		idRef, err := azure.ParseResourceID(f.Identity.ID, azure.TypeIdentity)
 		if err == nil {
@@ -112,15 +150,15 @@ func Gather(ctx context.Context, client azure.Client, clusterID azure.ResourceID
 
 	sub := f.Settings.SubscriptionID
 	if sub == "" {
-		sub = clusterID.SubscriptionID
+		sub = f.ClusterID.SubscriptionID
 	}
 	if f.Settings.Account == "" || f.Settings.ResourceGroup == "" {
-		return f, nil
+		return
 	}
 	accountRef, err := azure.NewResourceID(sub, f.Settings.ResourceGroup, azure.TypeStorageAccount, f.Settings.Account)
 	if err != nil {
 		f.Unreadable = append(f.Unreadable, err)
-		return f, nil
+		return
 	}
 	f.AccountID = accountRef.String()
 	f.Account, err = client.GetStorageAccount(ctx, accountRef)
@@ -129,7 +167,7 @@ func Gather(ctx context.Context, client azure.Client, clusterID azure.ResourceID
 			f.Unreadable = append(f.Unreadable, err)
 		}
 		f.Account = nil
-		return f, nil
+		return
 	}
 	if f.Settings.Container != "" {
 		exists, err := client.BlobContainerExists(ctx, accountRef, f.Settings.Container)
@@ -159,5 +197,4 @@ func Gather(ctx context.Context, client azure.Client, clusterID azure.ResourceID
 			f.Definitions[strings.ToLower(ra.RoleDefinitionID)] = rd
 		}
 	}
-	return f, nil
 }

@@ -26,7 +26,7 @@ func TestStorageFixesQuoteSettings(t *testing.T) {
 			f := &Facts{Settings: tt.settings, AccountID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a",
 				Account: &azure.StorageAccount{AllowSharedKeyAccess: &no, DefaultAction: deny}, ContainerExists: &no}
 			var fixes []string
-			for _, fd := range storageFindings(f) {
+			for _, fd := range storageFindings(f, Input{}) {
 				fixes = append(fixes, fd.Remediation...)
 			}
 			all := strings.Join(fixes, "\n")
