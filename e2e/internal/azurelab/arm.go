@@ -108,8 +108,11 @@ func actionFor(method, path string) string {
 		}
 	}
 	verb := "read"
-	if method == http.MethodPut {
+	switch method {
+	case http.MethodPut:
 		verb = "write"
+	case http.MethodDelete:
+		verb = "delete"
 	}
 	return strings.Join(append(typ, verb), "/")
 }
@@ -188,6 +191,20 @@ func (a *ARM) route(w http.ResponseWriter, r *http.Request, s *State, path, lowe
 		as := Assignment{Name: m[2], Scope: m[1], RoleID: body.Properties.RoleDefinitionID, PrincipalID: body.Properties.PrincipalID}
 		s.Assignments = append(s.Assignments, as)
 		writeJSON(w, 201, assignmentJSON(as))
+	case reAssignPut.MatchString(lower) && r.Method == http.MethodDelete:
+		// Like ARM: authorized at the assignment's scope; 200 with the deleted assignment, 204 when absent.
+		m := reAssignPut.FindStringSubmatch(path)
+		if !authorizeWrite(w, r, s, m[1], "Microsoft.Authorization/roleAssignments/delete") {
+			return true
+		}
+		for i, as := range s.Assignments {
+			if strings.EqualFold(as.Scope, m[1]) && strings.EqualFold(as.Name, m[2]) {
+				s.Assignments = append(s.Assignments[:i], s.Assignments[i+1:]...)
+				writeJSON(w, 200, assignmentJSON(as))
+				return true
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case reRoleDef.MatchString(lower) && r.Method == http.MethodGet:
 		id := reRoleDef.FindStringSubmatch(lower)[1]
 		rd, ok := s.Roles[id]
@@ -329,6 +346,20 @@ func (a *ARM) credentials(w http.ResponseWriter, r *http.Request, s *State, path
 		}
 		s.Credentials = append(s.Credentials, c)
 		writeJSON(w, 201, toJSON(c))
+	case r.Method == http.MethodDelete && m[2] != "":
+		// Like ARM: 200 when the credential existed, 204 when it did not.
+		name := path[len(path)-len(m[2]):]
+		if !authorizeWrite(w, r, s, IdentityID, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete") {
+			return true
+		}
+		for i := range s.Credentials {
+			if s.Credentials[i].Name == name {
+				s.Credentials = append(s.Credentials[:i], s.Credentials[i+1:]...)
+				w.WriteHeader(http.StatusOK)
+				return true
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
 	default:
 		return false
 	}
