@@ -95,7 +95,7 @@ func Analyze(f *Facts, in Input) []findings.Finding {
 			fmt.Sprintf("az identity list --subscription %s --query \"[?principalId=='%s']\"", id.SubscriptionID, ext.IdentityPrincipalID))
 	default:
 		fs = append(fs, credentialFindings(f, in)...)
-		for _, pair := range in.Profile.Pairs {
+		for _, pair := range onePairPerServiceAccount(in.Profile) {
 			got := in.AnnotatedClientIDs[pair.ServiceAccount]
 			if got != "" && !strings.EqualFold(got, f.Identity.ClientID) {
 				add(catalog.WIClientIDWrongIdentity, "serviceaccount/"+pair.ServiceAccount,
@@ -118,7 +118,7 @@ func credentialFindings(f *Facts, in Input) []findings.Finding {
 		return nil // oidc-issuer-disabled explains it; nothing to compare against
 	}
 	idRef := f.Identity
-	for _, pair := range in.Profile.Pairs {
+	for _, pair := range onePairPerServiceAccount(in.Profile) {
 		want := azure.FederatedCredential{Issuer: issuer, Subject: Subject(in.Profile.Namespace, pair.ServiceAccount), Audiences: []string{TokenAudience}}
 		var exact bool
 		var close *azure.FederatedCredential

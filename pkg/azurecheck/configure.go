@@ -95,7 +95,7 @@ func PlanConfigureWith(client azure.Client, f *Facts, p profile.Profile, o Confi
 	}
 
 	if !skip[PhaseFederatedCredential] {
-		for _, pair := range p.Pairs {
+		for _, pair := range onePairPerServiceAccount(p) {
 			want := azure.FederatedCredential{Name: CredentialName(pair.ServiceAccount), Issuer: f.Cluster.OIDCIssuerURL,
 				Subject: Subject(p.Namespace, pair.ServiceAccount), Audiences: []string{TokenAudience}}
 			exact := false

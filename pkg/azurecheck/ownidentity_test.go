@@ -435,3 +435,29 @@ func TestStorageFixesUseTheCloudSuffix(t *testing.T) {
 		t.Errorf("a public storage host in a custom cloud's findings:\n%s", text)
 	}
 }
+
+// TestSharedServiceAccountIsFederatedOnce: Velero's server and node-agent run as one service
+// account, which needs one federated credential, reported and created once.
+func TestSharedServiceAccountIsFederatedOnce(t *testing.T) {
+	p := veleroProfile(t)
+	p.Pairs = []profile.Pair{{ServiceAccount: "velero", Workload: profile.Deployment("velero")},
+		{ServiceAccount: "velero", Workload: profile.Workload{Kind: profile.KindDaemonSet, Name: "node-agent"}}}
+	w := newVeleroWorld()
+	f := gatherVelero(t, w, Request{AnnotatedClientIDs: map[string]string{"velero": veleroClientID}})
+	if n := countIDs(Analyze(f, Input{Profile: p}))["federated-credential-missing"]; n != 1 {
+		t.Errorf("%d federated-credential-missing findings, want 1", n)
+	}
+	plan, err := PlanConfigure(w.client(t), f, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creates := 0
+	for _, c := range plan.Changes {
+		if c.Phase == PhaseFederatedCredential {
+			creates++
+		}
+	}
+	if creates != 1 {
+		t.Errorf("%d federated credentials planned, want 1", creates)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/shellquote"
 )
 
@@ -210,7 +211,7 @@ func ownIdentityFindings(f *Facts, in Input) []findings.Finding {
 	}
 	if f.Identity != nil {
 		fs = append(fs, credentialFindings(f, in)...)
-		for _, pair := range in.Profile.Pairs {
+		for _, pair := range onePairPerServiceAccount(in.Profile) {
 			got := in.AnnotatedClientIDs[pair.ServiceAccount]
 			if got != "" && !strings.EqualFold(got, f.Identity.ClientID) {
 				fs = append(fs, catalog.WIClientIDWrongIdentity.New("serviceaccount/"+pair.ServiceAccount,
@@ -239,4 +240,18 @@ func ownIdentityFindings(f *Facts, in Input) []findings.Finding {
 		return fs
 	}
 	return append(fs, storageFindings(f, in)...)
+}
+
+// onePairPerServiceAccount keeps the first pair of each service account: the Azure side federates
+// and checks service accounts, and Velero's server and node-agent share one.
+func onePairPerServiceAccount(p profile.Profile) []profile.Pair {
+	seen := map[string]bool{}
+	var out []profile.Pair
+	for _, pair := range p.Pairs {
+		if !seen[pair.ServiceAccount] {
+			seen[pair.ServiceAccount] = true
+			out = append(out, pair)
+		}
+	}
+	return out
 }
