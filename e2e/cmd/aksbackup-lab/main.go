@@ -284,7 +284,7 @@ func azure(ctx context.Context, args []string) error {
 // validation must see only its pod's environment.
 func velero(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("velero", flag.ExitOnError)
-	cfg := velerolab.Config{BlobAccount: "devstoreaccount1", Accounts: []string{azurelab.AccountName}, Out: os.Stdout}
+	cfg := velerolab.Config{BlobAccount: "devstoreaccount1", Accounts: []string{azurelab.AccountName, azurelab.XSubAccountName}, Out: os.Stdout}
 	fs.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "admin kubeconfig")
 	fs.StringVar(&cfg.CAFile, "ca", "", "lab CA")
 	fs.StringVar(&cfg.EntraURL, "entra-url", "", "Entra double URL")

@@ -20,6 +20,7 @@ var (
 	reBindings   = regexp.MustCompile(`/managedclusters/[^/]+/trustedaccessrolebindings(/([^/]+))?$`)
 	reExtensions = regexp.MustCompile(`/providers/microsoft\.kubernetesconfiguration/extensions$`)
 	reIdentities = regexp.MustCompile(`^/subscriptions/[^/]+/providers/microsoft\.managedidentity/userassignedidentities$`)
+	reIdentity   = regexp.MustCompile(`^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.managedidentity/userassignedidentities/[^/]+$`)
 	reFICs       = regexp.MustCompile(`/userassignedidentities/[^/]+/federatedidentitycredentials(/([^/]+))?$`)
 	reAssignList = regexp.MustCompile(`(?i)^(.*)/providers/microsoft\.authorization/roleassignments$`)
 	reAssignPut  = regexp.MustCompile(`(?i)^(.*)/providers/microsoft\.authorization/roleassignments/([^/]+)$`)
@@ -150,8 +151,9 @@ func (a *ARM) route(w http.ResponseWriter, r *http.Request, s *State, path, lowe
 				"aksAssignedIdentity":   map[string]any{"principalId": IdentityPrincipal, "tenantId": s.TenantID, "type": "SystemAssigned"}}}
 		writeJSON(w, 200, map[string]any{"value": []any{ext}})
 	case reIdentities.MatchString(lower) && r.Method == http.MethodGet:
-		writeJSON(w, 200, map[string]any{"value": []any{map[string]any{"id": IdentityID, "name": IdentityName, "location": "eastus",
-			"properties": map[string]any{"principalId": IdentityPrincipal, "clientId": IdentityClientID, "tenantId": s.TenantID}}}})
+		s.listIdentities(w, lower)
+	case reIdentity.MatchString(lower) && r.Method == http.MethodGet:
+		return s.getIdentity(w, lower)
 	case reFICs.MatchString(lower):
 		return a.credentials(w, r, s, path, lower)
 	case reAssignList.MatchString(lower) && r.Method == http.MethodGet:
@@ -304,18 +306,20 @@ func (a *ARM) bindings(w http.ResponseWriter, r *http.Request, s *State, name st
 var ficName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$`)
 
 func (a *ARM) credentials(w http.ResponseWriter, r *http.Request, s *State, path, lower string) bool {
-	if !strings.HasPrefix(lower, strings.ToLower(IdentityID)) {
+	ident := s.identityAt(lower)
+	if ident == nil {
 		return false
 	}
+	identityID, creds := ident.ID, ident.credentials
 	toJSON := func(c Credential) any {
-		return map[string]any{"id": IdentityID + "/federatedIdentityCredentials/" + c.Name, "name": c.Name,
+		return map[string]any{"id": identityID + "/federatedIdentityCredentials/" + c.Name, "name": c.Name,
 			"properties": map[string]any{"issuer": c.Issuer, "subject": c.Subject, "audiences": c.Audiences}}
 	}
 	m := reFICs.FindStringSubmatch(lower)
 	switch {
 	case r.Method == http.MethodGet && m[2] == "":
 		var out []any
-		for _, c := range s.Credentials {
+		for _, c := range *creds {
 			out = append(out, toJSON(c))
 		}
 		writeJSON(w, 200, map[string]any{"value": out})
@@ -332,29 +336,29 @@ func (a *ARM) credentials(w http.ResponseWriter, r *http.Request, s *State, path
 			armError(w, 400, "BadRequest", err.Error())
 			return true
 		}
-		if !authorizeWrite(w, r, s, IdentityID, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write") {
+		if !authorizeWrite(w, r, s, identityID, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write") {
 			return true
 		}
 		c := body.Properties
 		c.Name = name
-		for i := range s.Credentials {
-			if s.Credentials[i].Name == name {
-				s.Credentials[i] = c
+		for i := range *creds {
+			if (*creds)[i].Name == name {
+				(*creds)[i] = c
 				writeJSON(w, 200, toJSON(c))
 				return true
 			}
 		}
-		s.Credentials = append(s.Credentials, c)
+		*creds = append(*creds, c)
 		writeJSON(w, 201, toJSON(c))
 	case r.Method == http.MethodDelete && m[2] != "":
 		// Like ARM: 200 when the credential existed, 204 when it did not.
 		name := path[len(path)-len(m[2]):]
-		if !authorizeWrite(w, r, s, IdentityID, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete") {
+		if !authorizeWrite(w, r, s, identityID, "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete") {
 			return true
 		}
-		for i := range s.Credentials {
-			if s.Credentials[i].Name == name {
-				s.Credentials = append(s.Credentials[:i], s.Credentials[i+1:]...)
+		for i := range *creds {
+			if (*creds)[i].Name == name {
+				*creds = append((*creds)[:i], (*creds)[i+1:]...)
 				w.WriteHeader(http.StatusOK)
 				return true
 			}

@@ -37,7 +37,7 @@ func (f *BlobFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var assignments []Assignment
 	var roles map[string]RoleDefinition
 	f.Store.With(func(s *State) {
-		acc = s.Accounts[0]
+		acc = s.accountForHost(r.Host)
 		assignments = append(assignments, s.Assignments...)
 		roles = s.Roles
 	})
@@ -57,7 +57,12 @@ func (f *BlobFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			action = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
 		}
-		if !grantsData(assignments, roles, oid, acc.ID, action) {
+		// Roles count at the container, the account or above (a role on another container does not).
+		scope := acc.ID
+		if c := containerOf(r.URL.Path); c != "" {
+			scope += "/blobServices/default/containers/" + c
+		}
+		if !grantsData(assignments, roles, oid, scope, action) {
 			storageError(w, http.StatusForbidden, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission.")
 			return
 		}

@@ -102,16 +102,23 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		oid = AdminObjectID
 	case r.PostForm.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
-		if clientID != IdentityClientID {
+		var ident *labIdentity
+		var creds []Credential
+		e.Store.With(func(s *State) {
+			if ident = s.identityByClientID(clientID); ident != nil {
+				creds = append(creds, *ident.credentials...)
+			}
+		})
+		if ident == nil {
 			entraError(w, 400, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", clientID, tenant))
 			return
 		}
-		status, kind, code, msg := e.checkAssertion(r.Context(), r.PostForm.Get("client_assertion"))
+		status, kind, code, msg := e.checkAssertion(r.Context(), r.PostForm.Get("client_assertion"), creds)
 		if code != 0 {
 			entraError(w, status, kind, code, msg)
 			return
 		}
-		oid = IdentityPrincipal
+		oid = ident.PrincipalID
 	default:
 		entraError(w, 400, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
@@ -137,7 +144,7 @@ func resourceOf(scope string) string {
 	return ""
 }
 
-func (e *Entra) checkAssertion(ctx context.Context, assertion string) (int, string, int, string) {
+func (e *Entra) checkAssertion(ctx context.Context, assertion string, creds []Credential) (int, string, int, string) {
 	header, claims, signed, sig, err := splitJWT(assertion)
 	if err != nil {
 		return 400, "invalid_client", 50027, "JWT token is invalid or malformed."
@@ -153,8 +160,6 @@ func (e *Entra) checkAssertion(ctx context.Context, assertion string) (int, stri
 	if time.Unix(int64(claims.Exp), 0).Before(time.Now()) {
 		return 400, "invalid_client", 700024, "Client assertion is not within its valid time range. Current time: " + time.Now().UTC().Format(time.RFC3339) + ", assertion valid from " + time.Unix(int64(claims.Iat), 0).UTC().Format(time.RFC3339) + ", expiry time of assertion " + time.Unix(int64(claims.Exp), 0).UTC().Format(time.RFC3339) + "."
 	}
-	var creds []Credential
-	e.Store.With(func(s *State) { creds = append(creds, s.Credentials...) })
 	aud := claims.audiences()
 	if len(creds) == 0 {
 		return 400, "invalid_client", 70021, fmt.Sprintf("No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Assertion Audience: '%s'.", claims.Iss, claims.Sub, strings.Join(aud, ","))

@@ -102,6 +102,8 @@ type State struct {
 	ExtensionState    string                    `json:"extensionState"`
 	ExtensionSettings map[string]string         `json:"extensionSettings"`
 	Credentials       []Credential              `json:"credentials"`
+	// VeleroCredentials are the federated credentials of Velero's own identity (velero.go).
+	VeleroCredentials []Credential `json:"veleroCredentials"`
 	Assignments       []Assignment              `json:"assignments"`
 	Roles             map[string]RoleDefinition `json:"roles"`
 	Accounts          []Account                 `json:"accounts"`
@@ -149,10 +151,13 @@ func Scenario(base, namespace string, faults []string, tenant, issuer, blobEndpo
 				NotActions: []string{"Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write", "Microsoft.Authorization/elevateAccess/Action"}},
 		},
 		// The lab's admin app (the plugin's caller) is Owner of the subscription unless a fault says otherwise.
-		Assignments: []Assignment{{Name: "lab-admin-owner", Scope: "/subscriptions/" + Subscription, RoleID: RoleDefPrefix + Owner, PrincipalID: AdminObjectID}},
+		Assignments: []Assignment{{Name: "lab-admin-owner", Scope: "/subscriptions/" + Subscription, RoleID: RoleDefPrefix + Owner, PrincipalID: AdminObjectID},
+			{Name: "lab-admin-owner-2", Scope: "/subscriptions/" + Subscription2, RoleID: RoleDefPrefix + Owner, PrincipalID: AdminObjectID}},
 		Accounts: []Account{
 			{ID: AccountID, AllowSharedKeyAccess: true, PublicNetworkAccess: "Enabled", DefaultAction: "Allow", Containers: []string{Container}, BlobEndpoint: blobEndpoint},
 			{ID: SiblingAccountID, AllowSharedKeyAccess: true, PublicNetworkAccess: "Enabled", DefaultAction: "Allow"},
+			// Another subscription's account, served by the same Azurite container (velero.go).
+			{ID: XSubAccountID, AllowSharedKeyAccess: true, PublicNetworkAccess: "Enabled", DefaultAction: "Allow", Containers: []string{Container}, BlobEndpoint: blobEndpoint},
 		},
 	}
 	switch base {
