@@ -102,8 +102,6 @@ type State struct {
 	ExtensionState    string                    `json:"extensionState"`
 	ExtensionSettings map[string]string         `json:"extensionSettings"`
 	Credentials       []Credential              `json:"credentials"`
-	// VeleroCredentials are the federated credentials of Velero's own identity (velero.go).
-	VeleroCredentials []Credential `json:"veleroCredentials"`
 	Assignments       []Assignment              `json:"assignments"`
 	Roles             map[string]RoleDefinition `json:"roles"`
 	Accounts          []Account                 `json:"accounts"`
@@ -115,6 +113,8 @@ type State struct {
 	Providers map[string]string `json:"providers,omitempty"`
 	// Writes records every write ARM accepted ("PUT <path>"), so tests can assert that none happened.
 	Writes []string `json:"writes"`
+	// VeleroCredentials are the federated credentials of Velero's own identity (velero.go).
+	VeleroCredentials []Credential `json:"veleroCredentials"`
 }
 
 // Store guards the state.
