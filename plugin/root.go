@@ -44,6 +44,7 @@ Identity and tells you, on one screen, why a BackupStorageLocation is not Availa
 		NewBSLCommand(factory, streams),
 		NewTriageCommand(factory, streams),
 		NewProbeCommand(factory, streams),
+		NewPreflightCommand(factory, streams),
 	)
 	return cmd
 }
