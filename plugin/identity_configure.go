@@ -281,6 +281,9 @@ func (o *IdentityConfigureOptions) prepare(ctx context.Context) (*identity.Confi
 		if clientID != "" && !strings.EqualFold(clientID, azurePlan.ClientID) {
 			return nil, nil, exitcode.Invalidf("--client-id %s is not the client ID of the backup extension's identity %s (%s); drop --client-id to use it, or --no-azure to wire another identity", clientID, facts.Identity.Name, azurePlan.ClientID)
 		}
+		if err := checkAzureWrites(ctx, azc, azurePlan.Needs, &azurePlan.Warnings); err != nil {
+			return nil, nil, err
+		}
 		clientID = azurePlan.ClientID
 	}
 	cp, err := identity.PlanConfigure(o.client, snap, identity.ConfigureRequest{
@@ -312,9 +315,9 @@ func (o *IdentityConfigureOptions) apply(ctx context.Context, cp *identity.Confi
 	}
 	if o.dryRun == dryRunServer {
 		if table {
-			fmt.Fprintln(o.Out, "Dry run (server): the API server accepted every change; nothing was persisted.")
-			return nil
+			return writeServerDryRun(o.Out, &cp.Plan, configureAzureChecks)
 		}
+		writeAzureDryRunNote(o.ErrOut, &cp.Plan, configureAzureChecks)
 		return output.Write(o.Out, o.format, result)
 	}
 	if table {

@@ -115,6 +115,11 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		}
 		st.Azure = azurecheck.Summarize(facts)
 		st.AddFindings(azurecheck.Analyze(facts, azurecheck.Input{Profile: o.profile, AnnotatedClientIDs: st.AnnotatedClientIDs()})...)
+		providers, err := providerFindings(ctx, azc, o.profile, o.azureTarget)
+		if err != nil {
+			return err
+		}
+		st.AddFindings(providers...)
 	case o.skipReason != "":
 		st.AddFindings(catalog.AzureChecksSkipped.New("", o.skipReason))
 	}

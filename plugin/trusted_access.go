@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
@@ -191,10 +192,17 @@ func (o *TrustedAccessOptions) runCreate(ctx context.Context, azc azure.Client) 
 	defer cancel()
 	var p *plan.Plan
 	var noChange string
+	var warnings []string
 	err := runWithin(planCtx, o.Timeout, func(ctx context.Context) (err error) {
 		p, noChange, err = trustedaccess.PlanCreate(ctx, azc, o.cluster, o.vault, o.Name)
+		if err == nil && p != nil {
+			err = checkAzureWrites(ctx, azc, []azurecheck.Need{{Action: azurecheck.ActionWriteTrustedAccess, Scope: o.cluster.String()}}, &warnings)
+		}
 		return err
 	})
+	for _, w := range warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", output.Line(w))
+	}
 	if err != nil {
 		return timedOut(planCtx, exitcode.Invalid(err), o.Timeout)
 	}
@@ -207,9 +215,14 @@ func (o *TrustedAccessOptions) runCreate(ctx context.Context, azc azure.Client) 
 		return err
 	}
 	switch o.dryRun {
-	case dryRunClient, dryRunServer:
-		fmt.Fprintln(o.Out, "Dry run: nothing was sent to Azure (ARM has no server-side dry run).")
+	case dryRunClient:
+		fmt.Fprintln(o.Out, "Dry run (client): nothing was sent to Azure.")
 		return nil
+	case dryRunServer:
+		if err := p.Execute(ctx, true); err != nil {
+			return err
+		}
+		return writeServerDryRun(o.Out, p, trustedAccessAzureChecks)
 	}
 	if !o.Yes {
 		ok, err := confirm(o.In, o.ErrOut, "Create the binding?")

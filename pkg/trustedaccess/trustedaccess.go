@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/plan"
 )
@@ -132,6 +133,12 @@ func Check(ctx context.Context, client azure.Client, in Input) (*Report, error) 
 				fmt.Sprintf("az role assignment create --assignee-object-id %s --assignee-principal-type ServicePrincipal --role %q --scope %s", req.PrincipalID, req.Role, req.Scope)))
 		}
 	}
+	// The enable-backup flow needs the extension and vault providers registered on the cluster's subscription.
+	providers, err := azurecheck.CheckProviders(ctx, client, in.Cluster.SubscriptionID)
+	if err != nil {
+		return nil, err
+	}
+	fs = append(fs, providers...)
 	r.Findings = findings.Rank(fs)
 	if r.Findings == nil {
 		r.Findings = []findings.Finding{}
@@ -210,7 +217,7 @@ func PlanCreate(ctx context.Context, client azure.Client, cluster, vault azure.R
 	binding := azure.TrustedAccessBinding{Name: name, SourceResourceID: vault.String(), Roles: []string{BackupOperatorRole}}
 	p := &plan.Plan{}
 	p.Add(&plan.Change{Phase: "trusted-access", Action: "create", Object: "trustedAccessRoleBinding/" + name, Field: "roles", To: BackupOperatorRole,
-		Reason: "source " + vault.String(), State: plan.Planned,
+		Reason: "source " + vault.String(), State: plan.Planned, NoServerDryRun: true,
 		Apply: func(ctx context.Context, dryRun bool) error {
 			if dryRun {
 				return nil // ARM has no server-side dry run
