@@ -53,12 +53,14 @@ func PlanUnconfigure(client azure.Client, f *Facts, p profile.Profile, skip map[
 
 	var credentials, assignments []*plan.Change
 	if !skip[PhaseFederatedCredential] {
+		seen := map[string]bool{}
 		for _, pair := range p.Pairs {
 			name := CredentialName(pair.ServiceAccount)
 			i := slices.IndexFunc(f.Credentials, func(fc azure.FederatedCredential) bool { return fc.Name == name })
-			if i < 0 {
-				continue
+			if i < 0 || seen[name] {
+				continue // none, or already planned for another workload running as the same service account
 			}
+			seen[name] = true
 			have := f.Credentials[i]
 			object := "federatedIdentityCredential/" + name
 			if diff := credentialChanges(f, p.Namespace, pair.ServiceAccount, have); len(diff) > 0 {
