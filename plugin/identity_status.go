@@ -26,12 +26,10 @@ type IdentityStatusOptions struct {
 	Factory kube.Factory
 	Profile profileFlags
 	Azure   azureFlags
-	// Identity names the workload's own managed identity (profiles without the extension).
-	Identity identityFlags
-	Output   string
-	Timeout  time.Duration
+	Print   *output.PrintFlags
+	Timeout time.Duration
 
-	format      output.Format
+	printer     *output.Printer
 	profile     profile.Profile
 	client      kubernetes.Interface
 	azureTarget azure.ResourceID
@@ -41,7 +39,7 @@ type IdentityStatusOptions struct {
 
 // NewIdentityStatusCommand builds `kubectl aksbackup identity status`.
 func NewIdentityStatusCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &IdentityStatusOptions{IOStreams: streams, Factory: factory}
+	o := &IdentityStatusOptions{IOStreams: streams, Factory: factory, Print: output.NewPrintFlags().WithWide()}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show whether the backup component's pods really run with the workload identity",
@@ -63,8 +61,7 @@ the storage account. Exits 0 when healthy, 1 when any finding is an error.`,
 	}
 	o.Profile.AddFlags(cmd)
 	o.Azure.AddFlags(cmd)
-	o.Identity.AddFlags(cmd)
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print.AddFlags(cmd)
 	addTimeoutFlag(cmd, &o.Timeout, defaultReadTimeout, "Bounds the whole command, the Azure checks included")
 	return cmd
 }
@@ -83,13 +80,10 @@ func (o *IdentityStatusOptions) Complete(*cobra.Command, []string) error {
 
 func (o *IdentityStatusOptions) Validate() error {
 	var err error
-	if o.format, err = output.ParseFormat(o.Output); err != nil {
+	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		return err
 	}
 	if err := validateTimeout(o.Timeout); err != nil {
-		return err
-	}
-	if err := o.Identity.Validate(o.profile); err != nil {
 		return err
 	}
 	return o.Azure.Validate()
@@ -115,8 +109,7 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		pa := profileAzure{Profile: o.profile, Azure: &o.Azure, Identity: o.Identity, Annotated: annotatedClientIDs(o.profile, snap)}
-		facts, err := pa.gather(ctx, azc, o.azureTarget, o.client, o.Factory)
+		facts, err := gatherAzure(ctx, azc, o.azureTarget, o.client)
 		if err != nil {
 			return err
 		}
@@ -130,10 +123,10 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 	case o.skipReason != "":
 		st.AddFindings(catalog.AzureChecksSkipped.New("", o.skipReason))
 	}
-	if o.format.Structured() {
-		err = output.Write(o.Out, o.format, st)
+	if o.printer.Structured() {
+		err = o.printer.PrintDocument(o.Out, st)
 	} else {
-		err = identity.WriteStatus(o.Out, st, findings.TextOptions{Color: output.ColorEnabled(o.Out)})
+		err = identity.WriteStatus(o.Out, st, findings.TextOptions{Color: output.ColorEnabled(o.Out), Wide: o.printer.Wide()})
 	}
 	if err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 type TextOptions struct {
 	// Color adds ANSI colors to severities; callers enable it only on a terminal without NO_COLOR.
 	Color bool
+	// Wide prints the tables around the findings with their -o wide columns and rows.
+	Wide bool
 }
 
 var severityLabel = map[Severity]string{SeverityError: "ERROR", SeverityWarning: "WARN", SeverityInfo: "INFO"}
