@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/bsl"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/helmvalues"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
@@ -42,6 +42,10 @@ type IdentityConfigureOptions struct {
 	// WaitBSL waits, after the wiring is verified, until the BackupStorageLocations are Available.
 	WaitBSL    bool
 	BSLTimeout time.Duration
+	// Helm names the release for the printed values and holds --live-patch.
+	Helm helmFlags
+
+	helmValuesOnly bool
 
 	format      output.Format
 	dryRun      dryRunMode
@@ -62,6 +66,8 @@ type ConfigureResult struct {
 	Namespace  string                  `json:"namespace"`
 	DryRun     string                  `json:"dryRun"`
 	Plan       *identity.ConfigurePlan `json:"plan"`
+	// Helm is the chart values that carry the wiring and the helm line, for profiles whose chart sets them.
+	Helm *helmvalues.Upgrade `json:"helm,omitempty"`
 	// Status is the identity status read after applying and waiting (absent on dry runs).
 	Status *identity.Status `json:"status,omitempty"`
 }
@@ -108,6 +114,7 @@ nothing. Other labels and annotations are never touched.`,
 	addDryRunFlag(cmd, &o.DryRun)
 	o.WaitFlags.AddFlags(cmd, "Bounds the reads and checks before the plan, and again applying the changes, waiting for the rollouts and verifying")
 	addOutputFlag(cmd, &o.Output, "table")
+	o.Helm.AddFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("skip-phases", cobra.FixedCompletions(strings.Split(phaseNames(), ", "), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -162,8 +169,10 @@ func (o *IdentityConfigureOptions) Validate() error {
 	if o.skip, err = plan.ParseSkip(allPhases(), o.SkipPhases); err != nil {
 		errs = append(errs, err)
 	}
-	if o.format, err = output.ParseFormat(o.Output); err != nil {
-		errs = append(errs, err)
+	if o.helmValuesOnly = o.Output == helmValuesFormat; !o.helmValuesOnly {
+		if o.format, err = output.ParseFormat(o.Output); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.BSLTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--bsl-timeout must not be negative, got %s", o.BSLTimeout))
@@ -177,6 +186,7 @@ func (o *IdentityConfigureOptions) Validate() error {
 	if o.format.Structured() && !o.Yes && o.dryRun == dryRunNone {
 		errs = append(errs, errors.New("-o json|yaml cannot prompt for confirmation: add --yes or --dry-run"))
 	}
+	errs = append(errs, o.validateHelm())
 	return errors.Join(errs...)
 }
 
@@ -198,13 +208,28 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 	}
 	result := &ConfigureResult{APIVersion: identity.APIVersion, Kind: "IdentityConfigureResult",
 		Profile: o.profile.Name, Namespace: o.profile.Namespace, DryRun: string(o.dryRun), Plan: cp}
+	if result.Helm, err = o.helmUpgrade(azurePlan); err != nil {
+		return err
+	}
+	if o.helmValuesOnly {
+		return o.writeHelmValuesFile(result.Helm)
+	}
+	if result.Helm != nil {
+		cp.HelmValues = []string{result.Helm.Command}
+	}
 	table := !o.format.Structured()
 
 	for _, w := range cp.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", output.Line(w))
 	}
-	o.printHelmValues(cp)
+	if err := o.printHelmValues(result.Helm); err != nil {
+		return err
+	}
 	if cp.Plan.Empty() {
+		if table && o.helmOnly() {
+			fmt.Fprintln(o.Out, o.helmOnlyDone())
+			return nil
+		}
 		if table {
 			fmt.Fprintf(o.Out, "No changes: the %s wiring in namespace %s is already in place.\n", o.profile.Name, o.profile.Namespace)
 			return nil
@@ -288,7 +313,7 @@ func (o *IdentityConfigureOptions) prepare(ctx context.Context) (*identity.Confi
 	}
 	cp, err := identity.PlanConfigure(o.client, snap, identity.ConfigureRequest{
 		Profile: o.profile, ClientID: clientID, TenantID: o.TenantID,
-		Overwrite: o.Overwrite, Skip: o.skip, Now: o.now(),
+		Overwrite: o.Overwrite, Skip: o.skip, Now: o.now(), HelmOnly: o.helmOnly(),
 	})
 	if err != nil {
 		return nil, nil, exitcode.Invalid(fmt.Errorf("nothing was changed: %w", err))
@@ -331,6 +356,9 @@ func (o *IdentityConfigureOptions) apply(ctx context.Context, cp *identity.Confi
 		}
 	}
 
+	if o.helmOnly() {
+		return o.finishHelmOnly(result, table)
+	}
 	if o.WaitFlags.Wait && len(cp.Rollouts) > 0 {
 		if err := rollout.Wait(ctx, o.client, o.profile.Namespace, cp.Rollouts, o.waitOptions(table)); err != nil {
 			return fmt.Errorf("the changes were applied, but %w", err)
@@ -410,26 +438,6 @@ func (o *IdentityConfigureOptions) waitOptions(table bool) rollout.WaitOptions {
 		opts.Done = o.Out
 	}
 	return opts
-}
-
-func (o *IdentityConfigureOptions) printHelmValues(cp *identity.ConfigurePlan) {
-	if len(cp.HelmValues) == 0 {
-		return
-	}
-	w := io.Writer(o.ErrOut)
-	intro := "To keep this wiring across helm upgrades, set it in the release's values:"
-	if o.profile.HelmFirst {
-		// For products configured through Helm, the values are the deliverable, not a footnote.
-		w = o.Out
-		intro = fmt.Sprintf("%s is configured through Helm; apply these values to its release (live patches are reverted on upgrade):", o.profile.Description)
-	}
-	if o.format.Structured() {
-		w = o.ErrOut
-	}
-	fmt.Fprintln(w, intro)
-	for _, v := range cp.HelmValues {
-		fmt.Fprintf(w, "  %s\n", output.Line(v))
-	}
 }
 
 func (o *IdentityConfigureOptions) reportPartial(cp *identity.ConfigurePlan, table bool) {

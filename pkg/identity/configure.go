@@ -42,6 +42,9 @@ type ConfigureRequest struct {
 	Overwrite bool
 	Skip      map[string]bool
 	Now       time.Time
+	// HelmOnly leaves the cluster objects to the product's Helm values: the objects must exist, and
+	// nothing in the cluster is planned.
+	HelmOnly bool
 }
 
 // ConfigurePlan is the validated plan, ready to print and execute.
@@ -84,6 +87,9 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 		}
 		if podSA := d.Spec.Template.Spec.ServiceAccountName; podSA != pair.ServiceAccount {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("deployment %s runs as service account %q, not %s: annotating %s will not reach its pods", pair.Workload.Name, podSA, pair.ServiceAccount, pair.ServiceAccount))
+		}
+		if req.HelmOnly {
+			continue
 		}
 
 		// service-account phase

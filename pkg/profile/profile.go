@@ -67,6 +67,10 @@ type Pair struct {
 type HelmValues struct {
 	ServiceAccountAnnotations string
 	PodLabels                 string
+	// Chart is the chart reference for the printed helm upgrade line.
+	Chart string
+	// ReleaseNamespace is where the release lives when that is not the profile's namespace.
+	ReleaseNamespace string
 }
 
 // Profile describes one product.
@@ -115,16 +119,20 @@ var builtIn = []Profile{
 		Namespace:   "velero",
 		Pairs:       []Pair{{ServiceAccount: "velero", Workload: Deployment("velero"), StorageContainer: "velero"}},
 		HelmRelease: "velero",
-		Helm:        &HelmValues{ServiceAccountAnnotations: "serviceAccount.server.annotations", PodLabels: "podLabels"},
+		Helm:        &HelmValues{ServiceAccountAnnotations: "serviceAccount.server.annotations", PodLabels: "podLabels", Chart: "vmware-tanzu/velero"},
 		Owner:       "the velero Helm release; a helm upgrade reverts live patches",
 	},
 	{
 		Name:        "upbound-spaces",
 		Description: "Upbound Spaces control-plane backups (mxp-controller)",
 		Pairs:       []Pair{{ServiceAccount: "mxp-controller", Workload: Deployment("mxp-controller")}},
+		// The Spaces chart (release spaces in upbound-system) sets these for every control plane's mxp-controller.
+		HelmRelease: "spaces",
 		Helm: &HelmValues{
 			ServiceAccountAnnotations: "controlPlanes.mxpController.serviceAccount.annotations",
 			PodLabels:                 "controlPlanes.mxpController.pod.customLabels",
+			Chart:                     "oci://xpkg.upbound.io/spaces-artifacts/spaces",
+			ReleaseNamespace:          "upbound-system",
 		},
 		HelmFirst: true,
 		Owner:     "the Spaces Helm release; set these values there, live patches are reverted on upgrade",
