@@ -104,12 +104,17 @@ func up(ctx context.Context, args []string) error {
 	}
 	realNode := &realNodeFlag{mode: mode}
 	fs.Var(realNode, "real-node", "boot a kubelet node beside the kwok node: auto (when the host can: root, containerd, runc, CNI plugins), on or off; default $AKSBACKUP_LAB_REAL_NODE, else auto")
+	cloudName := fs.String("cloud", os.Getenv("AKSBACKUP_LAB_CLOUD"), "names the lab's Azure answers to: default, or custom (another ARM audience and storage suffix, so a hard-coded public name fails a test); default $AKSBACKUP_LAB_CLOUD")
 	verifier := fs.String("verifier-bin", filepath.Join(filepath.Dir(exe), "..", "..", "..", "bin", "aksbackup-verifier"), "the verifier binary imported as "+lab.VerifierImage+" on the real node")
 	_ = fs.Parse(args)
 	absDir, _ := filepath.Abs(*dir)
 	absBin, _ := filepath.Abs(*binDir)
 	absVerifier, _ := filepath.Abs(*verifier)
-	s, err := lab.Up(ctx, lab.Options{Dir: absDir, BinDir: absBin, Self: exe, Log: os.Stdout, RealNode: realNode.mode, VerifierBin: absVerifier})
+	cloud, err := lab.ParseCloud(*cloudName)
+	if err != nil {
+		return err
+	}
+	s, err := lab.Up(ctx, lab.Options{Dir: absDir, BinDir: absBin, Self: exe, Log: os.Stdout, RealNode: realNode.mode, VerifierBin: absVerifier, Cloud: cloud})
 	if err != nil {
 		return err
 	}
@@ -266,6 +271,8 @@ func azure(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.AzuriteURL, "azurite-url", "", "Azurite's blob endpoint behind the front")
 	fs.StringVar(&cfg.BlobEndpoint, "blob-endpoint", "", "the storage account's blob endpoint (the front)")
 	fs.IntVar(&cfg.IMDSPort, "imds-port", 0, "Instance Metadata Service double port (plain HTTP)")
+	fs.StringVar(&cfg.ARMAudience, "arm-audience", "", "the only token audience ARM accepts on its loopback address (custom cloud; default: any https://management.* audience)")
+	fs.StringVar(&cfg.StorageSuffix, "storage-suffix", "", "storage suffix of the blob endpoints ARM reports to public-host clients (default core.windows.net)")
 	alsoListen := fs.String("also-listen", "", "comma-separated addresses to listen on besides 127.0.0.1 (the lab bridge's gateway)")
 	_ = fs.Parse(args)
 	if *alsoListen != "" {
@@ -294,6 +301,7 @@ func velero(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.LogDir, "log-dir", "", "directory of the per-pod Velero logs")
 	fs.DurationVar(&cfg.Interval, "interval", 2*time.Second, "validation frequency of BSLs that set none")
 	fs.IntVar(&cfg.Port, "port", 0, "loopback port of /healthz")
+	fs.StringVar(&cfg.StorageSuffix, "storage-suffix", "core.windows.net", "storage suffix of the blob hosts mapped to the blob front")
 	_ = fs.Parse(args)
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")

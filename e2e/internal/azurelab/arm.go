@@ -13,6 +13,10 @@ import (
 // ARM serves the Azure Resource Manager endpoints the plugin calls, in ARM's JSON shapes.
 type ARM struct {
 	Store *Store
+	// Audience, when set, is the only token audience accepted from loopback clients (a custom
+	// cloud); public-host clients (the velero double) keep the public one. StorageSuffix names
+	// public-host clients' blob endpoints ("" = core.windows.net).
+	Audience, StorageSuffix string
 }
 
 var (
@@ -64,7 +68,7 @@ func tokenClaims(r *http.Request) map[string]any {
 
 func (a *ARM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	claims := tokenClaims(r)
-	if aud, _ := claims["aud"].(string); !strings.HasPrefix(aud, "https://management.") {
+	if aud, _ := claims["aud"].(string); !a.audienceOK(aud, r.Host) {
 		armError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "The access token is missing or invalid.")
 		return
 	}
@@ -242,7 +246,7 @@ func (a *ARM) route(w http.ResponseWriter, r *http.Request, s *State, path, lowe
 		writeJSON(w, 200, map[string]any{"id": acc.ID, "name": path[strings.LastIndex(path, "/")+1:], "location": "eastus", "kind": "StorageV2",
 			"properties": map[string]any{"allowSharedKeyAccess": acc.AllowSharedKeyAccess, "publicNetworkAccess": acc.PublicNetworkAccess,
 				"networkAcls":      map[string]any{"defaultAction": acc.DefaultAction, "bypass": "AzureServices", "ipRules": ipRules, "virtualNetworkRules": []any{}},
-				"primaryEndpoints": map[string]any{"blob": blobEndpoint(r, *acc, path)}}})
+				"primaryEndpoints": map[string]any{"blob": a.blobEndpoint(r, *acc, path)}}})
 	case reListKeys.MatchString(lower) && r.Method == http.MethodPost:
 		// Velero (and the probe) list the keys as the identity when useAAD is not true.
 		acc := s.account(path[:len(path)-len("/listKeys")])
@@ -386,9 +390,13 @@ func encloses(outer, inner string) bool {
 // (the velero double's transport keeps the Host header management.azure.com) get the public
 // endpoint https://<account>.blob.core.windows.net/, which that transport maps to the blob front;
 // clients on the loopback URL (the plugin with --cloud-config) get the front's loopback URL.
-func blobEndpoint(r *http.Request, acc Account, path string) string {
+func (a *ARM) blobEndpoint(r *http.Request, acc Account, path string) string {
 	if publicHost(r.Host) && acc.BlobEndpoint != "" {
-		return "https://" + path[strings.LastIndex(path, "/")+1:] + ".blob.core.windows.net/"
+		suffix := a.StorageSuffix
+		if suffix == "" {
+			suffix = "core.windows.net"
+		}
+		return "https://" + path[strings.LastIndex(path, "/")+1:] + ".blob." + suffix + "/"
 	}
 	return acc.BlobEndpoint
 }

@@ -31,6 +31,8 @@ type Entra struct {
 	BaseURL string
 	// FetchJWKS returns the API server's JSON Web Key Set.
 	FetchJWKS func(ctx context.Context) ([]byte, error)
+	// ARMAudience is a custom cloud's ARM audience, issued for its /.default scope ("" = none).
+	ARMAudience string
 
 	once    sync.Once
 	signKey *rsa.PrivateKey
@@ -83,6 +85,9 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	clientID, scope := r.PostForm.Get("client_id"), r.PostForm.Get("scope")
 	resource := resourceOf(scope)
+	if aud := strings.TrimRight(e.ARMAudience, "/"); aud != "" && strings.HasPrefix(scope, aud+"/") {
+		resource = e.ARMAudience
+	}
 	if resource == "" {
 		entraError(w, 400, "invalid_scope", 1002012, fmt.Sprintf("The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", scope))
 		return

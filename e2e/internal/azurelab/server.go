@@ -37,6 +37,9 @@ type Config struct {
 	AzuriteURL string
 	// IMDSPort serves the Instance Metadata Service double over plain HTTP (0 = none).
 	IMDSPort int
+	// ARMAudience, when set (a custom cloud), is the only audience ARM accepts on loopback, and the
+	// one Entra issues for its scope; StorageSuffix names the blob hosts of public-host clients.
+	ARMAudience, StorageSuffix string
 	// AlsoListen are addresses each double listens on besides 127.0.0.1, on the same ports: the lab
 	// bridge's gateway, which pods on the lab's real node reach.
 	AlsoListen []string
@@ -57,10 +60,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	store := &Store{s: state}
 	httpClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	entra := &Entra{Store: store, BaseURL: fmt.Sprintf("https://127.0.0.1:%d/", cfg.EntraPort), FetchJWKS: jwksFetcher(httpClient, cfg.Issuer)}
+	entra := &Entra{Store: store, BaseURL: fmt.Sprintf("https://127.0.0.1:%d/", cfg.EntraPort), FetchJWKS: jwksFetcher(httpClient, cfg.Issuer), ARMAudience: cfg.ARMAudience}
 
 	armMux := http.NewServeMux()
-	armMux.Handle("/", &ARM{Store: store})
+	armMux.Handle("/", &ARM{Store: store, Audience: cfg.ARMAudience, StorageSuffix: cfg.StorageSuffix})
 	armMux.HandleFunc("/_lab/scenario", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Base      string   `json:"base"`

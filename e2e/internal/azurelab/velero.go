@@ -91,3 +91,12 @@ func (s *State) accountForHost(host string) Account {
 	}
 	return s.Accounts[0]
 }
+
+// audienceOK: loopback clients of a custom cloud must present its ARM audience exactly, so a tool
+// that hard-codes the public audience fails; otherwise any https://management.* audience passes.
+func (a *ARM) audienceOK(aud, host string) bool {
+	if a.Audience == "" || publicHost(host) {
+		return strings.HasPrefix(aud, "https://management.")
+	}
+	return strings.TrimRight(aud, "/") == strings.TrimRight(a.Audience, "/")
+}

@@ -1,6 +1,7 @@
 package azurelab
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -91,5 +92,34 @@ func TestBlobFrontChecksTheContainerScope(t *testing.T) {
 	}
 	if code := put("127.0.0.1:8443"); code != 403 {
 		t.Fatalf("the role on the other subscription's account admitted a write to the lab account: %d", code)
+	}
+}
+
+// TestCustomCloudAudienceAndSuffix: a custom-cloud ARM refuses the public audience from loopback
+// clients and accepts its own; public-host clients (the velero double) keep the public audience and
+// are told blob endpoints in the cloud's suffix.
+func TestCustomCloudAudienceAndSuffix(t *testing.T) {
+	s, err := Scenario("unwired", "", nil, "t", "https://issuer/", "https://front/devstoreaccount1/", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &ARM{Store: &Store{s: s}, Audience: "https://arm.aksbackup-lab.example/", StorageSuffix: "core.aksbackup-lab.example"}
+	call := func(host, aud string) (int, string) {
+		claims, _ := json.Marshal(map[string]string{"aud": aud, "oid": AdminObjectID})
+		req := httptest.NewRequest(http.MethodGet, AccountID+"?api-version=2023-01-01", nil)
+		req.Host = host
+		req.Header.Set("Authorization", "Bearer e30."+base64.RawURLEncoding.EncodeToString(claims)+".sig")
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	if code, _ := call("127.0.0.1:9443", "https://management.azure.com/"); code != http.StatusUnauthorized {
+		t.Errorf("the public audience on loopback: %d, want 401", code)
+	}
+	if code, body := call("127.0.0.1:9443", "https://arm.aksbackup-lab.example"); code != 200 || !strings.Contains(body, "https://front/devstoreaccount1/") {
+		t.Errorf("the cloud's audience on loopback: %d %s", code, body)
+	}
+	if code, body := call("management.azure.com", "https://management.azure.com/"); code != 200 || !strings.Contains(body, "https://labstorage.blob.core.aksbackup-lab.example/") {
+		t.Errorf("public host: %d %s", code, body)
 	}
 }

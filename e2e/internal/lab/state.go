@@ -59,6 +59,10 @@ type State struct {
 	Ports       map[string]int `json:"ports"`
 	PIDs        map[string]int `json:"pids"`
 	BootSeconds float64        `json:"bootSeconds"`
+	// Cloud is the lab cloud's name (default or custom), StorageSuffix and ARMAudience its names.
+	Cloud         string `json:"cloud,omitempty"`
+	StorageSuffix string `json:"storageSuffix,omitempty"`
+	ARMAudience   string `json:"armAudience,omitempty"`
 }
 
 // StateFile is the path of lab.json in a lab directory.

@@ -42,6 +42,8 @@ type Options struct {
 	RealNode RealNodeMode
 	// VerifierBin is bin/aksbackup-verifier, imported as the verifier image on the real node.
 	VerifierBin string
+	// Cloud names what the Azure doubles answer to (zero: CloudDefault).
+	Cloud Cloud
 }
 
 // Up boots the lab and returns its state. A healthy running lab is reused; a dead one is cleaned up
@@ -215,12 +217,19 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return fail(err)
 	}
 	s.PIDs["wi-webhook"] = pid
+	if o.Cloud.Name == "" {
+		o.Cloud = CloudDefault
+	}
+	s.Cloud, s.StorageSuffix, s.ARMAudience = o.Cloud.Name, o.Cloud.StorageSuffix, o.Cloud.ARMAudience
 	if err := writeAzureFiles(s); err != nil {
 		return fail(err)
 	}
 	azureArgs := []string{"azure", "--arm-port=" + strconv.Itoa(p["arm"]), "--entra-port=" + strconv.Itoa(p["entra"]),
 		"--cert=" + at("webhook.crt"), "--key=" + at("webhook.key"), "--ca=" + s.CAFile, "--issuer=" + s.IssuerURL,
 		"--tenant-id=" + TenantID, "--admin-secret-file=" + s.AdminSecretFile, "--imds-port=" + strconv.Itoa(p["imds"])}
+	if o.Cloud.Name == CloudCustom.Name {
+		azureArgs = append(azureArgs, "--arm-audience="+o.Cloud.ARMAudience, "--storage-suffix="+o.Cloud.StorageSuffix)
+	}
 	if rn := s.RealNode; rn != nil {
 		azureArgs = append(azureArgs, "--also-listen="+rn.GatewayIP)
 		gw := func(port int, scheme string) string { return fmt.Sprintf("%s://%s:%d/", scheme, rn.GatewayIP, port) }
@@ -261,7 +270,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		s.VeleroLogDir = filepath.Join(o.Dir, "velero")
 		if pid, err = start(o.Dir, "velero", o.Self, "velero", "--kubeconfig="+s.Kubeconfig, "--ca="+s.CAFile,
 			"--entra-url="+s.EntraURL, "--arm-url="+s.ARMURL, "--blob-url="+s.BlobURL, "--imds-url="+s.IMDSURL,
-			"--log-dir="+s.VeleroLogDir, "--port="+strconv.Itoa(p["velero"])); err != nil {
+			"--log-dir="+s.VeleroLogDir, "--port="+strconv.Itoa(p["velero"]), "--storage-suffix="+velerolabSuffix(o.Cloud)); err != nil {
 			return fail(err)
 		}
 		s.PIDs["velero"] = pid
@@ -317,7 +326,12 @@ func writeAzureFiles(s *State) error {
 	if err := os.WriteFile(s.AdminSecretFile, []byte(hex.EncodeToString(raw)), 0o600); err != nil {
 		return err
 	}
-	cloud := fmt.Sprintf(`{"name":"AzureLab","resourceManagerEndpoint":%q,"resourceManagerAudience":"https://management.azure.com/","activeDirectoryAuthorityHost":%q,"storageSuffix":"lab.local"}`, s.ARMURL, s.EntraURL)
+	name := "AzureLab"
+	if s.Cloud == CloudCustom.Name {
+		name = "AzureLabCustom"
+	}
+	cloud := fmt.Sprintf(`{"name":%q,"resourceManagerEndpoint":%q,"resourceManagerAudience":%q,"activeDirectoryAuthorityHost":%q,"storageSuffix":%q}`,
+		name, s.ARMURL, s.ARMAudience, s.EntraURL, s.StorageSuffix)
 	s.CloudConfig = filepath.Join(s.Dir, "cloud.json")
 	return os.WriteFile(s.CloudConfig, []byte(cloud), 0o600)
 }

@@ -23,6 +23,16 @@ type Doubles struct {
 	// Accounts are the storage accounts whose public blob host (<account>.blob.core.windows.net)
 	// exists in the lab; others fail name resolution, as a mistyped account does in Azure.
 	Accounts []string
+	// BlobSuffix replaces .blob.core.windows.net for a lab that runs a custom cloud ("" = public).
+	BlobSuffix string
+}
+
+// blobHostSuffix is ".blob.<storage suffix>" of the lab's cloud.
+func (d Doubles) blobHostSuffix() string {
+	if d.BlobSuffix != "" {
+		return ".blob." + strings.TrimPrefix(d.BlobSuffix, ".")
+	}
+	return blobHost
 }
 
 const (
@@ -116,8 +126,8 @@ func (t *Transport) route(u *url.URL) (route, *url.URL) {
 		return routeARM, t.doubles.ARM
 	case u.Scheme == "http" && host == imdsHost:
 		return routeIMDS, t.doubles.IMDS
-	case u.Scheme == "https" && strings.HasSuffix(host, blobHost):
-		account := strings.TrimSuffix(host, blobHost)
+	case u.Scheme == "https" && strings.HasSuffix(host, t.doubles.blobHostSuffix()):
+		account := strings.TrimSuffix(host, t.doubles.blobHostSuffix())
 		for _, a := range t.doubles.Accounts {
 			if strings.EqualFold(a, account) {
 				return routeBlob, t.doubles.Blob
@@ -131,7 +141,7 @@ func (t *Transport) route(u *url.URL) (route, *url.URL) {
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r, target := t.route(req.URL)
 	if target == nil {
-		if r == routeRefused && strings.HasSuffix(strings.ToLower(req.URL.Hostname()), blobHost) {
+		if r == routeRefused && strings.HasSuffix(strings.ToLower(req.URL.Hostname()), t.doubles.blobHostSuffix()) {
 			// A storage account that does not exist has no DNS name.
 			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: req.URL.Hostname(), IsNotFound: true}}
 		}

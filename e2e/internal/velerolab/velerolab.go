@@ -42,6 +42,8 @@ type Config struct {
 	// storage accounts that exist in the lab's Azure.
 	BlobAccount string
 	Accounts    []string
+	// StorageSuffix is the lab cloud's storage suffix ("" or core.windows.net: the public one).
+	StorageSuffix string
 	// LogDir holds one CRI log file per Velero pod.
 	LogDir string
 	// Interval is the validation frequency of BSLs that set none (Velero's server default is 1m).
@@ -82,6 +84,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	doubles := Doubles{BlobAccountPath: "/" + strings.Trim(cfg.BlobAccount, "/"), Accounts: cfg.Accounts}
+	if cfg.StorageSuffix != "core.windows.net" {
+		doubles.BlobSuffix = cfg.StorageSuffix
+	}
 	for _, p := range []struct {
 		dst **url.URL
 		raw string
