@@ -24,14 +24,14 @@ type BSLOptions struct {
 	genericiooptions.IOStreams
 	Factory       kube.Factory
 	Profile       profileFlags
-	Output        string
+	Print         *output.PrintFlags
 	WaitAvailable bool
 	Timeout       time.Duration
 	PollInterval  time.Duration
 
 	name            string
 	pollIntervalSet bool
-	format          output.Format
+	printer         *output.Printer
 	profile         profile.Profile
 	client          dynamic.Interface
 	now             func() time.Time
@@ -39,7 +39,7 @@ type BSLOptions struct {
 
 // NewBSLCommand builds `kubectl aksbackup bsl`.
 func NewBSLCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &BSLOptions{IOStreams: streams, Factory: factory, now: time.Now}
+	o := &BSLOptions{IOStreams: streams, Factory: factory, now: time.Now, Print: output.NewPrintFlags().WithWide()}
 	cmd := &cobra.Command{
 		Use:     "bsl [NAME]",
 		Aliases: []string{"backupstoragelocation", "backupstoragelocations"},
@@ -65,10 +65,10 @@ Available at the timeout), 2 bad input, 3 the cluster could not be read (also: n
 		RunE: runE(o),
 	}
 	o.Profile.AddFlags(cmd)
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print.AddFlags(cmd)
 	cmd.Flags().BoolVar(&o.WaitAvailable, "wait-available", false, "Wait until every selected location is Available")
 	addTimeoutFlag(cmd, &o.Timeout, 15*time.Minute, "Bounds the whole command, --wait-available's wait included")
-	cmd.Flags().DurationVar(&o.PollInterval, "poll-interval", 2*time.Second, "How often --wait-available reads the locations")
+	cmd.Flags().DurationVar(&o.PollInterval, "poll-interval", 30*time.Second, "How often --wait-available re-judges the locations without a change (changes arrive by watch; without the watch permission, how often it lists them)")
 	return cmd
 }
 
@@ -87,7 +87,7 @@ func (o *BSLOptions) Complete(cmd *cobra.Command, args []string) error {
 
 func (o *BSLOptions) Validate() error {
 	var err error
-	if o.format, err = output.ParseFormat(o.Output); err != nil {
+	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		return err
 	}
 	if o.name != "" {
@@ -133,10 +133,10 @@ func (o *BSLOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if o.format.Structured() {
-		err = output.Write(o.Out, o.format, rep)
+	if o.printer.Structured() {
+		err = o.printer.PrintDocument(o.Out, rep)
 	} else {
-		err = bsl.WriteText(o.Out, rep, o.now(), findings.TextOptions{Color: output.ColorEnabled(o.Out)})
+		err = bsl.WriteText(o.Out, rep, o.now(), findings.TextOptions{Color: output.ColorEnabled(o.Out), Wide: o.printer.Wide()})
 	}
 	if err != nil {
 		return err
@@ -150,8 +150,9 @@ func (o *BSLOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// wait polls until every location is Available or the timeout passes, printing a line on ErrOut
-// whenever a phase or message changes (and a heartbeat every minute), so a long wait shows life.
+// wait watches the locations until every one is Available or the timeout passes, printing a line
+// on ErrOut whenever a phase or message changes (and a heartbeat every minute), so a long wait
+// shows life.
 func (o *BSLOptions) wait(ctx context.Context, rep *bsl.Report) (*bsl.Report, error) {
 	if len(rep.Locations) == 0 {
 		return rep, nil // nothing to wait for; the report says so
@@ -163,37 +164,34 @@ func (o *BSLOptions) wait(ctx context.Context, rep *bsl.Report) (*bsl.Report, er
 		defer cancel()
 	}
 	last, lastBeat := "", start
-	ticker := time.NewTicker(o.PollInterval)
-	defer ticker.Stop()
-	for {
+	progress := func(rep *bsl.Report) {
 		state := waitState(rep)
 		elapsed := o.now().Sub(start).Round(time.Second)
 		if rep.AllAvailable() {
 			fmt.Fprintf(o.ErrOut, "All %d BackupStorageLocation(s) Available after %s.\n", len(rep.Locations), elapsed)
-			return rep, nil
-		}
-		if state != last || o.now().Sub(lastBeat) >= time.Minute {
+		} else if state != last || o.now().Sub(lastBeat) >= time.Minute {
 			fmt.Fprintf(o.ErrOut, "[%s] waiting: %s\n", elapsed, output.Line(state))
 			last, lastBeat = state, o.now()
 		}
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				fmt.Fprintf(o.ErrOut, "Timed out after %s: %s\n", o.Timeout, output.Line(state))
-				return rep, nil
-			}
-			return nil, ctx.Err()
-		case <-ticker.C:
-		}
-		next, err := o.read(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				continue // the timeout hit during the read; report the last state
-			}
-			return nil, err
-		}
+	}
+	notice := func(reason error) {
+		fmt.Fprintf(o.ErrOut, "Cannot watch BackupStorageLocations (%s); reading them every %s instead.\n", output.Line(reason.Error()), o.PollInterval)
+	}
+	progress(rep)
+	next, err := bsl.Wait(ctx, o.client, o.profile.Namespace, o.name, bsl.WaitOptions{Resync: o.PollInterval, Now: o.now, Progress: progress, Notice: notice})
+	if next != nil {
 		rep = next
 	}
+	switch {
+	case err == nil:
+		return rep, nil
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		fmt.Fprintf(o.ErrOut, "Timed out after %s: %s\n", o.Timeout, output.Line(waitState(rep)))
+		return rep, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	}
+	return nil, kube.Explain(err, o.Factory.Host())
 }
 
 // waitState summarises each location: "default Unavailable (blob-data-role-missing)".

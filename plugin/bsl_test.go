@@ -1,9 +1,10 @@
 package plugin
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -118,18 +120,26 @@ func TestBSLJSON(t *testing.T) {
 
 func TestBSLWaitAvailable(t *testing.T) {
 	dyn := dynamicWith(t, location("default", "Unavailable", roleMessage, time.Now()))
-	var gets atomic.Int32
-	// The third read finds Velero's next validation succeeded, as after a role assignment.
-	dyn.PrependReactor("list", "backupstoragelocations", func(k8stesting.Action) (bool, runtime.Object, error) {
-		if gets.Add(1) < 3 {
-			return false, nil, nil
+	// Once the wait watches, Velero's next validation succeeds, as after a role assignment.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if countActions(dyn.Actions(), "watch") < 2 { // the watch probe, then the informer's watch
+				continue
+			}
+			u, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(location("default", "Available", "", time.Now()))
+			_, _ = dyn.Resource(bsl.Resource).Namespace("dataprotection-microsoft").Update(context.Background(), &unstructured.Unstructured{Object: u}, metav1.UpdateOptions{})
 		}
-		u, _ := runtime.DefaultUnstructuredConverter.ToUnstructured(location("default", "Available", "", time.Now()))
-		return true, &unstructured.UnstructuredList{Object: map[string]any{"apiVersion": "velero.io/v1", "kind": "BackupStorageLocationList"},
-			Items: []unstructured.Unstructured{{Object: u}}}, nil
-	})
+	}()
 	f := &fakeFactory{client: unwiredCluster(true), dyn: dyn}
-	out, errOut, err := run(t, f, "", "bsl", "--wait-available", "--timeout", "5s", "--poll-interval", "10ms")
+	// A resync of an hour: only the watch event can end the wait within the test.
+	out, errOut, err := run(t, f, "", "bsl", "--wait-available", "--timeout", "9s", "--poll-interval", "1h")
 	if err != nil {
 		t.Fatalf("exit %v\n%s%s", err, out, errOut)
 	}
@@ -139,6 +149,34 @@ func TestBSLWaitAvailable(t *testing.T) {
 	if !strings.Contains(out, "Available") {
 		t.Errorf("final status:\n%s", out)
 	}
+	if lists := countActions(dyn.Actions(), "list"); lists != 2 {
+		t.Errorf("%d lists (the first read and the informer's): the wait polled", lists)
+	}
+}
+
+func TestBSLWaitSaysWhenItCannotWatch(t *testing.T) {
+	dyn := dynamicWith(t, location("default", "Unavailable", roleMessage, time.Now()))
+	dyn.PrependWatchReactor("backupstoragelocations", func(k8stesting.Action) (bool, watch.Interface, error) {
+		return true, nil, apierrors.NewForbidden(bsl.Resource.GroupResource(), "", errors.New("no watch"))
+	})
+	f := &fakeFactory{client: unwiredCluster(true), dyn: dyn}
+	out, errOut, err := run(t, f, "", "bsl", "--wait-available", "--timeout", "200ms", "--poll-interval", "10ms")
+	if exitcode.Code(err) != exitcode.Findings || !strings.Contains(errOut, "Cannot watch BackupStorageLocations") || !strings.Contains(errOut, "reading them every 10ms instead") {
+		t.Fatalf("exit %v\n%s%s", err, out, errOut)
+	}
+	if lists := countActions(dyn.Actions(), "list"); lists < 3 {
+		t.Errorf("%d lists: the fallback did not poll", lists)
+	}
+}
+
+func countActions(actions []k8stesting.Action, verb string) int {
+	n := 0
+	for _, a := range actions {
+		if a.GetVerb() == verb {
+			n++
+		}
+	}
+	return n
 }
 
 func TestBSLWaitTimesOut(t *testing.T) {

@@ -372,7 +372,7 @@ func (o *IdentityConfigureOptions) apply(ctx context.Context, cp *identity.Confi
 
 // waitBSL is `bsl --wait-available` for the profile's namespace, run after a successful configure.
 func (o *IdentityConfigureOptions) waitBSL(ctx context.Context) error {
-	b := &BSLOptions{IOStreams: o.IOStreams, Factory: o.Factory, profile: o.profile, Timeout: o.BSLTimeout, PollInterval: 2 * time.Second, now: time.Now, format: output.Table}
+	b := &BSLOptions{IOStreams: o.IOStreams, Factory: o.Factory, profile: o.profile, Timeout: o.BSLTimeout, PollInterval: 2 * time.Second, now: time.Now}
 	var err error
 	if b.client, err = o.Factory.Dynamic(); err != nil {
 		return err

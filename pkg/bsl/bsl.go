@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
@@ -118,6 +119,11 @@ func Read(ctx context.Context, client dynamic.Interface, namespace, name string,
 		}
 		items = list.Items
 	}
+	return fromItems(namespace, items, now)
+}
+
+// fromItems decodes the objects read and analyses them.
+func fromItems(namespace string, items []unstructured.Unstructured, now time.Time) (*Report, error) {
 	var locs []velerov1.BackupStorageLocation
 	for _, u := range items {
 		var b velerov1.BackupStorageLocation
@@ -228,18 +234,8 @@ func inspect(b velerov1.BackupStorageLocation, now time.Time) Location {
 	return l
 }
 
-func age(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return d.String()
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
+// age renders a duration as kubectl get's AGE column does (duration.HumanDuration).
+func age(d time.Duration) string { return duration.HumanDuration(d) }
 
 // Age renders a duration like kubectl's AGE column.
 func Age(d time.Duration) string { return age(d) }

@@ -5,33 +5,25 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/redact"
 )
 
-// WriteText prints a table of locations, then each location's config, message and findings. Every
-// string from the cluster is redacted and its control characters escaped (output.Line), so that a
-// tab cannot shift a column nor an escape sequence rewrite the terminal.
+// WriteText prints a table of locations (with opts.Wide, also the storage account, resource group,
+// subscription and validation frequency), then each location's config, message and findings. Every
+// string from the cluster is redacted and its control characters escaped (output.PrintTable,
+// output.Line), so that a tab cannot shift a column nor an escape sequence rewrite the terminal.
 func WriteText(w io.Writer, r *Report, now time.Time, opts findings.TextOptions) error {
 	if len(r.Locations) == 0 {
 		fmt.Fprintf(w, "No BackupStorageLocation in namespace %s.\n\n", output.Line(r.Namespace))
 		return findings.WriteText(w, r.Findings, opts)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tPHASE\tDEFAULT\tPROVIDER\tBUCKET\tLAST VALIDATED\tLAST SYNCED")
-	for _, l := range r.Locations {
-		phase := l.Phase
-		if phase == "" {
-			phase = "<none>"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", output.Line(l.Name), output.Line(phase), yesNo(l.Default), output.Line(l.Provider), output.Line(bucket(l)),
-			ago(l.LastValidationTime, now, l.ValidationStale), ago(l.LastSyncedTime, now, l.SyncStale))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := output.PrintTable(w, Table(r, now), opts.Wide); err != nil {
 		return err
 	}
 	for _, l := range r.Locations {
@@ -47,6 +39,34 @@ func WriteText(w io.Writer, r *Report, now time.Time, opts findings.TextOptions)
 		}
 	}
 	return nil
+}
+
+// Table is the locations as kubectl get would show them; the Azure config keys and the validation
+// frequency are -o wide's columns.
+func Table(r *Report, now time.Time) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Name", Type: "string", Format: "name"}, {Name: "Phase", Type: "string"}, {Name: "Default", Type: "string"},
+		{Name: "Provider", Type: "string"}, {Name: "Bucket", Type: "string"}, {Name: "Last Validated", Type: "string"}, {Name: "Last Synced", Type: "string"},
+		{Name: "Storage Account", Type: "string", Priority: 1}, {Name: "Resource Group", Type: "string", Priority: 1},
+		{Name: "Subscription", Type: "string", Priority: 1}, {Name: "Validation Frequency", Type: "string", Priority: 1},
+	}}
+	for _, l := range r.Locations {
+		phase := l.Phase
+		if phase == "" {
+			phase = "<none>"
+		}
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{l.Name, phase, yesNo(l.Default), l.Provider, bucket(l),
+			ago(l.LastValidationTime, now, l.ValidationStale), ago(l.LastSyncedTime, now, l.SyncStale),
+			configOrUnset(l.Config, "storageAccount"), configOrUnset(l.Config, "resourceGroup"), configOrUnset(l.Config, "subscriptionId"), l.ValidationFrequency}})
+	}
+	return t
+}
+
+func configOrUnset(cfg map[string]string, key string) string {
+	if v, ok := cfg[key]; ok && v != "" {
+		return redact.Value(key, v)
+	}
+	return "<unset>"
 }
 
 func bucket(l Location) string {
@@ -99,4 +119,13 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// ObjectNames lists the locations, for -o name.
+func (r *Report) ObjectNames() []output.ObjectName {
+	out := make([]output.ObjectName, 0, len(r.Locations))
+	for _, l := range r.Locations {
+		out = append(out, output.ObjectName{APIVersion: Resource.GroupVersion().String(), Kind: "BackupStorageLocation", Name: l.Name})
+	}
+	return out
 }

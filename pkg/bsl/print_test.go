@@ -2,6 +2,7 @@ package bsl
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,4 +38,26 @@ func TestWriteTextEscapesAndRedacts(t *testing.T) {
 			redacttest.CheckTerminalOutput(t, b.String(), tt.secrets, tt.want)
 		})
 	}
+}
+
+func TestWriteTextWideAddsTheAzureColumns(t *testing.T) {
+	now := time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)
+	validated := now.Add(-90 * time.Minute)
+	r := &Report{Namespace: "velero", Locations: []Location{{Name: "default", Namespace: "velero", Phase: "Available", ValidationFrequency: "1m0s",
+		LastValidationTime: &validated, Config: map[string]string{"storageAccount": "acct\x1b[2J", "resourceGroup": "rg"}}}}
+	var normal, wide bytes.Buffer
+	if err := WriteText(&normal, r, now, findings.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&wide, r, now, findings.TextOptions{Wide: true}); err != nil {
+		t.Fatal(err)
+	}
+	table := func(s string) string { return s[:strings.Index(s, "\n\n")] }
+	for _, col := range []string{"STORAGE ACCOUNT", "RESOURCE GROUP", "SUBSCRIPTION", "VALIDATION FREQUENCY"} {
+		if strings.Contains(table(normal.String()), col) || !strings.Contains(table(wide.String()), col) {
+			t.Errorf("%s must be a wide column only:\n%s\n%s", col, normal.String(), wide.String())
+		}
+	}
+	// kubectl's ages: duration.HumanDuration.
+	redacttest.CheckTerminalOutput(t, wide.String(), nil, []string{"90m ago", `acct\x1b[2J`, "<unset>"})
 }
