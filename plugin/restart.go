@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -17,9 +16,11 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/workload"
 )
 
-// RestartOptions restarts the profile's deployments, as `kubectl rollout restart` plus `rollout status`.
+// RestartOptions restarts the profile's workloads (deployments, daemonsets, statefulsets), as
+// `kubectl rollout restart` plus `rollout status`.
 type RestartOptions struct {
 	genericiooptions.IOStreams
 	Factory   kube.Factory
@@ -38,9 +39,10 @@ func NewRestartCommand(factory kube.Factory, streams genericiooptions.IOStreams)
 	o := &RestartOptions{IOStreams: streams, Factory: factory, now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "restart",
-		Short: "Restart the backup component's deployments and wait for the rollouts",
-		Long: `Restarts every deployment of the profile, so new pods pick up the workload identity, and waits like
-kubectl rollout status (progress on a terminal; --timeout bounds the whole command).`,
+		Short: "Restart the backup component's workloads and wait for the rollouts",
+		Long: `Restarts every workload of the profile (deployments, and daemonsets such as Velero's node-agent), so
+new pods pick up the workload identity, and waits like kubectl rollout status (progress on a terminal;
+--timeout bounds the whole command).`,
 		Example: `  kubectl aksbackup restart
   kubectl aksbackup restart --profile velero --timeout 10m
   kubectl aksbackup restart --dry-run=server`,
@@ -79,33 +81,43 @@ func (o *RestartOptions) Run(ctx context.Context) error {
 	host := o.Factory.Host()
 	ns := o.profile.Namespace
 	var missing []error
-	var names []string
+	var found []profile.Workload
+	var access []kube.Access
+	kinds := map[string]bool{}
 	for _, pair := range o.profile.Pairs {
-		_, err := o.client.AppsV1().Deployments(ns).Get(ctx, pair.Workload.Name, metav1.GetOptions{})
+		_, err := workload.Get(ctx, o.client, ns, pair.Workload)
 		switch {
 		case apierrors.IsNotFound(err):
-			missing = append(missing, fmt.Errorf("deployment %s not found in namespace %s", pair.Workload.Name, ns))
+			missing = append(missing, fmt.Errorf("%s %s not found in namespace %s", pair.Workload.Resource(), pair.Workload.Name, ns))
 		case err != nil:
 			return kube.Explain(err, host)
 		default:
-			names = append(names, pair.Workload.Name)
+			found = append(found, pair.Workload)
+			if !kinds[pair.Workload.Kind] {
+				kinds[pair.Workload.Kind] = true
+				access = append(access, kube.Access{Verb: "patch", Group: "apps", Resource: workload.Resource(pair.Workload.Kind), Namespace: ns})
+			}
 		}
 	}
 	if len(missing) > 0 {
 		return exitcode.Invalid(fmt.Errorf("nothing was restarted: %w; check -n and --profile", errors.Join(missing...)))
 	}
-	if err := kube.CheckAccess(ctx, o.client, []kube.Access{{Verb: "patch", Group: "apps", Resource: "deployments", Namespace: ns}}); err != nil {
+	if err := kube.CheckAccess(ctx, o.client, access); err != nil {
 		return accessError(err, host)
+	}
+	refs := make([]string, len(found))
+	for i, w := range found {
+		refs[i] = w.Ref()
 	}
 	suffix := map[dryRunMode]string{dryRunClient: " (dry run)", dryRunServer: " (server dry run)"}[o.dryRun]
 	now := o.now()
-	for i, name := range names {
+	for i, w := range found {
 		if o.dryRun != dryRunClient {
-			if err := rollout.Restart(ctx, o.client, ns, name, now, o.dryRun == dryRunServer); err != nil {
-				return fmt.Errorf("%w (restarted before the failure: %v; not restarted: %v)", kube.Explain(err, host), names[:i], names[i:])
+			if err := rollout.Restart(ctx, o.client, ns, w, now, o.dryRun == dryRunServer); err != nil {
+				return fmt.Errorf("%w (restarted before the failure: %v; not restarted: %v)", kube.Explain(err, host), refs[:i], refs[i:])
 			}
 		}
-		fmt.Fprintf(o.Out, "deployment.apps/%s restarted%s\n", name, suffix)
+		fmt.Fprintf(o.Out, "%s restarted%s\n", workload.QualifiedRef(w), suffix)
 	}
 	if o.dryRun != dryRunNone || !o.WaitFlags.Wait {
 		return nil
@@ -114,5 +126,5 @@ func (o *RestartOptions) Run(ctx context.Context) error {
 	if output.IsTerminal(o.ErrOut) {
 		opts.Progress = o.ErrOut
 	}
-	return rollout.Wait(ctx, o.client, ns, names, opts)
+	return rollout.Wait(ctx, o.client, ns, refs, opts)
 }

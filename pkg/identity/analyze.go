@@ -6,14 +6,12 @@ import (
 	"sort"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/workload"
 )
 
 // APIVersion versions the documented JSON/YAML output schema.
@@ -66,12 +64,12 @@ func (s *Status) AnnotatedClientIDs() map[string]string {
 	return out
 }
 
-// Component is the state of one service account / deployment pair.
+// Component is the state of one service account / workload pair.
 type Component struct {
-	ServiceAccount        string         `json:"serviceAccount"`
-	Deployment            string         `json:"deployment"`
-	ServiceAccountExists  bool           `json:"serviceAccountExists"`
-	DeploymentExists      bool           `json:"deploymentExists"`
+	ServiceAccount        string           `json:"serviceAccount"`
+	Workload              profile.Workload `json:"workload"`
+	ServiceAccountExists  bool             `json:"serviceAccountExists"`
+	WorkloadExists        bool             `json:"workloadExists"`
 	ClientID              string         `json:"clientId,omitempty"`
 	TenantID              string         `json:"tenantId,omitempty"`
 	PodTemplateLabel      bool           `json:"podTemplateLabel"`
@@ -107,9 +105,10 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 	}
 
 	for _, pair := range p.Pairs {
-		c := Component{ServiceAccount: pair.ServiceAccount, Deployment: pair.Workload.Name, Pods: []PodInjection{}}
+		c := Component{ServiceAccount: pair.ServiceAccount, Workload: pair.Workload, Pods: []PodInjection{}}
 		saRef := "serviceaccount/" + pair.ServiceAccount
-		deployRef := "deployment/" + pair.Workload.Name
+		deployRef := pair.Workload.Ref()
+		kind, name := pair.Workload.Resource(), pair.Workload.Name
 		add := func(def *findings.Definition, object, message string, fixes ...string) {
 			f := def.New(object, message, fixes...)
 			f.Component = pair.Workload.Name
@@ -144,32 +143,32 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 			}
 		}
 
-		d := snap.Deployments[pair.Workload.Name]
+		d := snap.Workload(pair.Workload)
 		if d == nil {
-			add(catalog.DeploymentMissing, deployRef, fmt.Sprintf("deployment %s not found in namespace %s", pair.Workload.Name, p.Namespace),
+			add(catalog.DeploymentMissing, deployRef, fmt.Sprintf("%s %s not found in namespace %s", kind, name, p.Namespace),
 				"check the namespace (-n) and profile (--profile); for AKS Backup: az k8s-extension show --name azure-aks-backup --cluster-type managedClusters ...")
 			st.Components = append(st.Components, c)
 			continue
 		}
-		c.DeploymentExists = true
-		if r := helmRelease(d.Labels, d.Annotations); r != "" {
+		c.WorkloadExists = true
+		if r := helmRelease(d.Meta.Labels, d.Meta.Annotations); r != "" {
 			helmReleases[r] = true
 			c.HelmRelease = r
 		}
-		template := d.Spec.Template
+		template := d.Template
 		c.PodServiceAccountName = template.Spec.ServiceAccountName
 		if c.PodServiceAccountName == "" {
 			c.PodServiceAccountName = "default"
 		}
 		if c.PodServiceAccountName != pair.ServiceAccount {
 			add(catalog.DeploymentServiceAccountMismatch, deployRef,
-				fmt.Sprintf("pods of %s run as service account %s, not %s", pair.Workload.Name, c.PodServiceAccountName, pair.ServiceAccount),
-				fmt.Sprintf("annotate serviceaccount %s instead, or fix the profile with --service-account %s --deployment %s", c.PodServiceAccountName, c.PodServiceAccountName, pair.Workload.Name))
+				fmt.Sprintf("pods of %s run as service account %s, not %s", deployRef, c.PodServiceAccountName, pair.ServiceAccount),
+				fmt.Sprintf("annotate serviceaccount %s instead, or fix the profile with --service-account %s --workload %s", c.PodServiceAccountName, c.PodServiceAccountName, deployRef))
 		}
 		c.PodTemplateLabel = template.Labels[LabelUse] == "true"
 		if !c.PodTemplateLabel {
 			add(catalog.WILabelMissing, deployRef, labelMissingMessage(d, sa), fixCmd+" --client-id "+clientIDArg,
-				fmt.Sprintf(`kubectl patch deployment -n %s %s --type=merge -p '{"spec":{"template":{"metadata":{"labels":{"%s":"true"}}}}}'`, p.Namespace, pair.Workload.Name, LabelUse))
+				fmt.Sprintf(`kubectl patch %s -n %s %s --type=merge -p '{"spec":{"template":{"metadata":{"labels":{"%s":"true"}}}}}'`, kind, p.Namespace, name, LabelUse))
 		}
 		if pair.StorageContainer != "" && skippedContainers(template.Annotations)[pair.StorageContainer] {
 			add(catalog.WIContainerSkipped, deployRef, fmt.Sprintf("the pod template annotation %s lists the %s container", AnnotationSkipContainers, pair.StorageContainer),
@@ -178,18 +177,21 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 
 		c.RolloutComplete, c.RolloutMessage = rolloutState(d)
 		if !c.RolloutComplete {
-			add(catalog.RolloutIncomplete, deployRef, c.RolloutMessage, fmt.Sprintf("kubectl rollout status deployment -n %s %s", p.Namespace, pair.Workload.Name))
+			add(catalog.RolloutIncomplete, deployRef, c.RolloutMessage, fmt.Sprintf("kubectl rollout status %s -n %s %s", kind, p.Namespace, name))
 		}
 
-		pods := podsOf(d, snap.Pods)
+		pods := d.PodsOf(snap.Pods)
 		switch {
 		case len(pods) > 0:
-		case replicas(d) == 0:
-			add(catalog.DeploymentScaledDown, deployRef, fmt.Sprintf("deployment %s has 0 replicas", pair.Workload.Name),
-				fmt.Sprintf("kubectl scale deployment -n %s %s --replicas=1", p.Namespace, pair.Workload.Name))
+		case d.Desired == 0 && d.ScalesToZero:
+			add(catalog.DeploymentScaledDown, deployRef, fmt.Sprintf("%s %s has 0 replicas", kind, name),
+				fmt.Sprintf("kubectl scale %s -n %s %s --replicas=1", kind, p.Namespace, name))
+		case d.Desired == 0:
+			add(catalog.DeploymentNoPods, deployRef, fmt.Sprintf("daemonset %s schedules no pods: no node matches its node selector, affinity and tolerations", name),
+				fmt.Sprintf("kubectl describe %s -n %s %s", kind, p.Namespace, name), "kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints")
 		default:
-			add(catalog.DeploymentNoPods, deployRef, fmt.Sprintf("deployment %s has no running pods (replicas: %d)", pair.Workload.Name, replicas(d)),
-				fmt.Sprintf("kubectl describe deployment -n %s %s", p.Namespace, pair.Workload.Name))
+			add(catalog.DeploymentNoPods, deployRef, fmt.Sprintf("%s %s has no running pods (wants %d)", kind, name, d.Desired),
+				fmt.Sprintf("kubectl describe %s -n %s %s", kind, p.Namespace, name))
 		}
 		var stale, untouched, lacking []string
 		var missingSample []string
@@ -218,7 +220,7 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 		restartCmd := fmt.Sprintf("kubectl aksbackup restart%s", p.SelectorFlags())
 		if len(stale) > 0 {
 			add(catalog.WIRestartNeeded, deployRef, fmt.Sprintf("%d pod(s) were created before the current wiring: %s", len(stale), strings.Join(stale, ", ")),
-				restartCmd, fmt.Sprintf("kubectl rollout restart deployment -n %s %s", p.Namespace, pair.Workload.Name))
+				restartCmd, fmt.Sprintf("kubectl rollout restart %s -n %s %s", kind, p.Namespace, name))
 		}
 		if len(untouched) > 0 {
 			add(catalog.WIWebhookNotInjecting, deployRef, fmt.Sprintf("pods %s carry the %s label but the webhook added nothing", strings.Join(untouched, ", "), LabelUse),
@@ -259,14 +261,14 @@ func knownClientIDOr(id string) string {
 	return id
 }
 
-func labelMissingMessage(d *appsv1.Deployment, sa *corev1.ServiceAccount) string {
-	msg := fmt.Sprintf("the pod template of %s lacks the label %s: \"true\"", d.Name, LabelUse)
-	if v, ok := d.Spec.Template.Labels[LabelUse]; ok {
-		msg = fmt.Sprintf("the pod template of %s has %s: %q; the webhook acts only on \"true\"", d.Name, LabelUse, v)
+func labelMissingMessage(d *workload.Object, sa *corev1.ServiceAccount) string {
+	msg := fmt.Sprintf("the pod template of %s lacks the label %s: \"true\"", d.Ref, LabelUse)
+	if v, ok := d.Template.Labels[LabelUse]; ok {
+		msg = fmt.Sprintf("the pod template of %s has %s: %q; the webhook acts only on \"true\"", d.Ref, LabelUse, v)
 	}
 	var misplaced []string
-	if d.Labels[LabelUse] == "true" {
-		misplaced = append(misplaced, "the deployment's own metadata")
+	if d.Meta.Labels[LabelUse] == "true" {
+		misplaced = append(misplaced, "the "+d.Ref.Resource()+"'s own metadata")
 	}
 	if sa != nil && sa.Labels[LabelUse] == "true" {
 		misplaced = append(misplaced, "the service account")
@@ -290,36 +292,27 @@ func helmMessage(p profile.Profile, releases map[string]bool) string {
 	return msg
 }
 
-func podsOf(d *appsv1.Deployment, pods []corev1.Pod) []corev1.Pod {
-	selector, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-	if err != nil || selector.Empty() {
-		return nil
+// HelmSetFlags renders the `helm upgrade` flags that make the wiring survive upgrades, or a note when
+// the product's chart cannot carry it.
+func HelmSetFlags(p profile.Profile, clientID string) []string {
+	if p.Helm == nil {
+		return []string{"re-run `kubectl aksbackup identity status" + p.SelectorFlags() + "` after every extension upgrade; it shows any drift"}
 	}
-	var out []corev1.Pod
-	for _, pod := range pods {
-		if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-			continue
-		}
-		if selector.Matches(labels.Set(pod.Labels)) {
-			out = append(out, pod)
-		}
+	return []string{
+		fmt.Sprintf(`helm upgrade <RELEASE> <CHART> --reuse-values --set-string '%s.%s=%s' --set-string '%s.%s=true'`,
+			p.Helm.ServiceAccountAnnotations, helmEscape(AnnotationClientID), clientID,
+			p.Helm.PodLabels, helmEscape(LabelUse)),
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
-// rolloutState reports the deployment's rollout as `kubectl rollout status` would.
-func rolloutState(d *appsv1.Deployment) (bool, string) {
+// helmEscape escapes dots in a map key for --set paths.
+func helmEscape(key string) string { return strings.ReplaceAll(key, ".", `\.`) }
+
+// rolloutState reports the workload's rollout as `kubectl rollout status` would.
+func rolloutState(d *workload.Object) (bool, string) {
 	done, msg, err := rollout.State(d)
 	if err != nil {
 		return false, err.Error()
 	}
 	return done, msg
-}
-
-func replicas(d *appsv1.Deployment) int32 {
-	if d.Spec.Replicas == nil {
-		return 1
-	}
-	return *d.Spec.Replicas
 }

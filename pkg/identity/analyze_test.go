@@ -61,7 +61,7 @@ func TestAnalyze(t *testing.T) {
 			check: func(t *testing.T, st *Status) {
 				for _, c := range st.Components {
 					if c.InjectedPods != 1 || c.Pods[0].ClientID != testClientID || c.Pods[0].Audience != TokenAudience {
-						t.Errorf("%s: pods %+v", c.Deployment, c.Pods)
+						t.Errorf("%s: pods %+v", c.Workload, c.Pods)
 					}
 				}
 			},

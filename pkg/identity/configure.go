@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/plan"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/workload"
 )
 
 // Phase names of `identity configure`, in the order they run.
@@ -28,8 +29,8 @@ const (
 // Phases lists the in-cluster phases; the Azure phases join this list ahead of them.
 var Phases = []plan.Phase{
 	{Name: PhaseServiceAccount, Description: "annotate the service accounts with the client ID (and tenant ID)"},
-	{Name: PhasePodLabel, Description: `label the deployments' pod templates azure.workload.identity/use: "true"`},
-	{Name: PhaseRestart, Description: "restart deployments whose running pods lack the injection"},
+	{Name: PhasePodLabel, Description: `label the workloads' pod templates azure.workload.identity/use: "true"`},
+	{Name: PhaseRestart, Description: "restart workloads (deployments, daemonsets, statefulsets) whose running pods lack the injection"},
 }
 
 const fieldManager = "kubectl-aksbackup"
@@ -42,15 +43,13 @@ type ConfigureRequest struct {
 	Overwrite bool
 	Skip      map[string]bool
 	Now       time.Time
-	// HelmOnly leaves the cluster objects to the product's Helm values: the objects must exist, and
-	// nothing in the cluster is planned.
-	HelmOnly bool
 }
 
 // ConfigurePlan is the validated plan, ready to print and execute.
 type ConfigurePlan struct {
 	plan.Plan
-	// Rollouts lists the deployments whose rollout the command waits for after applying.
+	// Rollouts lists the workloads (kubectl references, daemonset/node-agent) whose rollout the command
+	// waits for after applying.
 	Rollouts []string `json:"rollouts"`
 	Warnings []string `json:"warnings,omitempty"`
 	// HelmValues are the `helm upgrade` flags that keep the wiring across upgrades (Helm-configured products).
@@ -66,30 +65,30 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 	ns := p.Namespace
 	out := &ConfigurePlan{Rollouts: []string{}}
 	var problems []error
-	needSAPatch, needDeployPatch := false, false
+	needSAPatch := false
+	// patchKinds are the workload kinds the plan patches, for the access check.
+	patchKinds := map[string]bool{}
 	helmOwned := false
 
 	var saChanges, labelChanges, restartChanges []*plan.Change
 	for _, pair := range p.Pairs {
 		sa := snap.ServiceAccounts[pair.ServiceAccount]
-		d := snap.Deployments[pair.Workload.Name]
+		d := snap.Workload(pair.Workload)
+		ref := pair.Workload.Ref()
 		if sa == nil {
 			problems = append(problems, fmt.Errorf("serviceaccount %s not found in namespace %s", pair.ServiceAccount, ns))
 		}
 		if d == nil {
-			problems = append(problems, fmt.Errorf("deployment %s not found in namespace %s", pair.Workload.Name, ns))
+			problems = append(problems, fmt.Errorf("%s %s not found in namespace %s", pair.Workload.Resource(), pair.Workload.Name, ns))
 		}
 		if sa == nil || d == nil {
 			continue
 		}
-		if helmRelease(sa.Labels, sa.Annotations) != "" || helmRelease(d.Labels, d.Annotations) != "" {
+		if helmRelease(sa.Labels, sa.Annotations) != "" || helmRelease(d.Meta.Labels, d.Meta.Annotations) != "" {
 			helmOwned = true
 		}
-		if podSA := d.Spec.Template.Spec.ServiceAccountName; podSA != pair.ServiceAccount {
-			out.Warnings = append(out.Warnings, fmt.Sprintf("deployment %s runs as service account %q, not %s: annotating %s will not reach its pods", pair.Workload.Name, podSA, pair.ServiceAccount, pair.ServiceAccount))
-		}
-		if req.HelmOnly {
-			continue
+		if podSA := d.Template.Spec.ServiceAccountName; podSA != pair.ServiceAccount {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("%s runs as service account %q, not %s: annotating %s will not reach its pods", ref, podSA, pair.ServiceAccount, pair.ServiceAccount))
 		}
 
 		// service-account phase
@@ -119,19 +118,19 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 		}
 
 		// pod-label phase
-		haveLabel, hasLabel := d.Spec.Template.Labels[LabelUse]
+		haveLabel, hasLabel := d.Template.Labels[LabelUse]
 		finalLabel := haveLabel == "true"
 		templateChanges := false
 		if !req.Skip[PhasePodLabel] && haveLabel != "true" {
 			if hasLabel && !req.Overwrite {
-				problems = append(problems, fmt.Errorf("the pod template of deployment %s has %s=%q; rerun with --overwrite to set it to \"true\"", pair.Workload.Name, LabelUse, haveLabel))
+				problems = append(problems, fmt.Errorf("the pod template of %s has %s=%q; rerun with --overwrite to set it to \"true\"", ref, LabelUse, haveLabel))
 			} else {
 				labelChanges = append(labelChanges, &plan.Change{
-					Phase: PhasePodLabel, Action: "label", Object: "deployment/" + pair.Workload.Name, Namespace: ns,
+					Phase: PhasePodLabel, Action: "label", Object: ref, Namespace: ns,
 					Field: "spec.template.metadata.labels[" + LabelUse + "]", From: haveLabel, To: "true", State: plan.Planned,
-					Apply: labelPodTemplate(client, ns, pair.Workload.Name),
+					Apply: labelPodTemplate(client, ns, pair.Workload),
 				})
-				needDeployPatch, finalLabel, templateChanges = true, true, true
+				patchKinds[pair.Workload.Kind], finalLabel, templateChanges = true, true, true
 			}
 		}
 
@@ -139,30 +138,30 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 		switch {
 		case templateChanges:
 			restartChanges = append(restartChanges, &plan.Change{
-				Phase: PhaseRestart, Action: "rollout", Object: "deployment/" + pair.Workload.Name, Namespace: ns,
-				Reason: "the pod template changes, so the deployment rolls out by itself", State: plan.Planned,
+				Phase: PhaseRestart, Action: "rollout", Object: ref, Namespace: ns,
+				Reason: "the pod template changes, so the " + pair.Workload.Resource() + " rolls out by itself", State: plan.Planned,
 			})
-			out.Rollouts = append(out.Rollouts, pair.Workload.Name)
+			out.Rollouts = append(out.Rollouts, ref)
 		case !finalLabel:
-			out.Warnings = append(out.Warnings, fmt.Sprintf("the pod template of %s keeps lacking %s=true (phase %s skipped): a restart would not inject the identity", pair.Workload.Name, LabelUse, PhasePodLabel))
+			out.Warnings = append(out.Warnings, fmt.Sprintf("the pod template of %s keeps lacking %s=true (phase %s skipped): a restart would not inject the identity", ref, LabelUse, PhasePodLabel))
 		default:
-			reason := podsNeedRestart(snap, pair, finalClientID)
+			reason := podsNeedRestart(snap, d, pair, finalClientID)
 			if reason == "" {
 				break
 			}
 			if req.Skip[PhaseRestart] {
-				out.Warnings = append(out.Warnings, fmt.Sprintf("deployment %s: %s, but phase %s is skipped; run `kubectl aksbackup restart%s` later", pair.Workload.Name, reason, PhaseRestart, p.SelectorFlags()))
+				out.Warnings = append(out.Warnings, fmt.Sprintf("%s: %s, but phase %s is skipped; run `kubectl aksbackup restart%s` later", ref, reason, PhaseRestart, p.SelectorFlags()))
 				break
 			}
 			restartChanges = append(restartChanges, &plan.Change{
-				Phase: PhaseRestart, Action: "restart", Object: "deployment/" + pair.Workload.Name, Namespace: ns,
+				Phase: PhaseRestart, Action: "restart", Object: ref, Namespace: ns,
 				Reason: reason, State: plan.Planned,
 				Apply: func(ctx context.Context, dryRun bool) error {
-					return rollout.Restart(ctx, client, ns, pair.Workload.Name, req.Now, dryRun)
+					return rollout.Restart(ctx, client, ns, pair.Workload, req.Now, dryRun)
 				},
 			})
-			out.Rollouts = append(out.Rollouts, pair.Workload.Name)
-			needDeployPatch = true
+			out.Rollouts = append(out.Rollouts, ref)
+			patchKinds[pair.Workload.Kind] = true
 		}
 	}
 	if len(problems) > 0 {
@@ -175,8 +174,10 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 	if needSAPatch {
 		out.Access = append(out.Access, kube.Access{Verb: "patch", Resource: "serviceaccounts", Namespace: ns})
 	}
-	if needDeployPatch {
-		out.Access = append(out.Access, kube.Access{Verb: "patch", Group: "apps", Resource: "deployments", Namespace: ns})
+	for _, kind := range []string{profile.KindDeployment, profile.KindDaemonSet, profile.KindStatefulSet} {
+		if patchKinds[kind] {
+			out.Access = append(out.Access, kube.Access{Verb: "patch", Group: "apps", Resource: workload.Resource(kind), Namespace: ns})
+		}
 	}
 	if helmOwned && !out.Plan.Empty() {
 		owner := "Helm"
@@ -191,10 +192,9 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 	return out, nil
 }
 
-// podsNeedRestart says why the deployment's running pods need a restart once the wiring is final, or "".
-func podsNeedRestart(snap *Snapshot, pair profile.Pair, finalClientID string) string {
-	deploy := snap.Deployments[pair.Workload.Name]
-	pods := podsOf(deploy, snap.Pods)
+// podsNeedRestart says why the workload's running pods need a restart once the wiring is final, or "".
+func podsNeedRestart(snap *Snapshot, d *workload.Object, pair profile.Pair, finalClientID string) string {
+	pods := d.PodsOf(snap.Pods)
 	for i := range pods {
 		inj := inspectPod(&pods[i], pair.StorageContainer)
 		switch {
@@ -220,14 +220,13 @@ func annotateServiceAccount(client kubernetes.Interface, ns, name, key, value st
 	}
 }
 
-func labelPodTemplate(client kubernetes.Interface, ns, name string) func(context.Context, bool) error {
+func labelPodTemplate(client kubernetes.Interface, ns string, w profile.Workload) func(context.Context, bool) error {
 	return func(ctx context.Context, dryRun bool) error {
 		patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{"labels": map[string]string{LabelUse: "true"}}}}})
 		if err != nil {
 			return err
 		}
-		_, err = client.AppsV1().Deployments(ns).Patch(ctx, name, types.MergePatchType, patch, patchOptions(dryRun))
-		return err
+		return workload.Patch(ctx, client, ns, w, types.MergePatchType, patch, patchOptions(dryRun))
 	}
 }
 

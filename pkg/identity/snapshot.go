@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/workload"
 )
 
 // Snapshot is everything the identity checks read from the cluster, taken once so that analysis and
@@ -20,20 +21,36 @@ import (
 type Snapshot struct {
 	Namespace       string
 	ServiceAccounts map[string]*corev1.ServiceAccount
-	Deployments     map[string]*appsv1.Deployment
-	Pods            []corev1.Pod
+	// Workloads holds the profile's workloads of every kind that exist.
+	Workloads map[profile.Workload]*workload.Object
+	// Deployments repeats the Deployment-kind workloads by name, for code that handles only Deployments.
+	Deployments map[string]*appsv1.Deployment
+	Pods        []corev1.Pod
+}
+
+// Workload returns the workload a pair names, or nil when it does not exist. A snapshot built by hand
+// with only Deployments still answers for Deployment-kind pairs.
+func (s *Snapshot) Workload(w profile.Workload) *workload.Object {
+	if o := s.Workloads[w]; o != nil {
+		return o
+	}
+	if d := s.Deployments[w.Name]; d != nil && w.Kind == profile.KindDeployment {
+		return workload.FromDeployment(d)
+	}
+	return nil
 }
 
 // ErrNamespaceNotFound means the profile's namespace does not exist.
 var ErrNamespaceNotFound = errors.New("namespace not found")
 
-// Read fetches the profile's objects in parallel: the namespace, each service account and deployment,
-// and the namespace's pods. Missing service accounts and deployments are left out of the maps; any
+// Read fetches the profile's objects in parallel: the namespace, each service account and workload,
+// and the namespace's pods. Missing service accounts and workloads are left out of the maps; any
 // other error is returned.
 func Read(ctx context.Context, client kubernetes.Interface, p profile.Profile) (*Snapshot, error) {
 	snap := &Snapshot{
 		Namespace:       p.Namespace,
 		ServiceAccounts: map[string]*corev1.ServiceAccount{},
+		Workloads:       map[profile.Workload]*workload.Object{},
 		Deployments:     map[string]*appsv1.Deployment{},
 	}
 	var (
@@ -77,15 +94,18 @@ func Read(ctx context.Context, client kubernetes.Interface, p profile.Profile) (
 			return nil
 		})
 		run(func() error {
-			d, err := client.AppsV1().Deployments(p.Namespace).Get(ctx, pair.Workload.Name, metav1.GetOptions{})
+			o, err := workload.Get(ctx, client, p.Namespace, pair.Workload)
 			if apierrors.IsNotFound(err) {
 				return nil
 			}
 			if err != nil {
-				return fmt.Errorf("reading deployment %s/%s: %w", p.Namespace, pair.Workload.Name, err)
+				return fmt.Errorf("reading %s in namespace %s: %w", pair.Workload, p.Namespace, err)
 			}
 			mu.Lock()
-			snap.Deployments[d.Name] = d
+			snap.Workloads[pair.Workload] = o
+			if d, ok := o.Object.(*appsv1.Deployment); ok {
+				snap.Deployments[d.Name] = d
+			}
 			mu.Unlock()
 			return nil
 		})

@@ -1,4 +1,5 @@
-// Package rollout restarts deployments and waits for their rollouts, with kubectl's semantics.
+// Package rollout restarts workloads (Deployments, DaemonSets, StatefulSets) and waits for their
+// rollouts, with kubectl's semantics.
 package rollout
 
 import (
@@ -14,33 +15,49 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kubectl/pkg/polymorphichelpers"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/workload"
 )
 
 // RestartedAtAnnotation is the pod-template annotation `kubectl rollout restart` sets.
 const RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
 
-// State reports whether a deployment's rollout is complete, with kubectl rollout status's message.
-func State(d *appsv1.Deployment) (bool, string, error) {
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(d)
+// State reports whether a workload's rollout is complete, as `kubectl rollout status` judges it:
+// a Deployment by its updated and available replicas, a DaemonSet by updatedNumberScheduled and
+// numberAvailable against desiredNumberScheduled, a StatefulSet by its ready and updated replicas and
+// currentRevision == updateRevision. A DaemonSet or StatefulSet with the OnDelete strategy counts as
+// rolled out: its pods change only when deleted, so there is nothing to wait for.
+func State(o *workload.Object) (bool, string, error) {
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o.Object)
 	if err != nil {
-		return false, "", fmt.Errorf("converting deployment %s: %w", d.Name, err)
+		return false, "", fmt.Errorf("converting %s: %w", o.Ref, err)
 	}
-	msg, done, err := (&polymorphichelpers.DeploymentStatusViewer{}).Status(&unstructured.Unstructured{Object: obj}, 0)
+	viewer, err := polymorphichelpers.StatusViewerFor(schema.GroupKind{Group: appsv1.GroupName, Kind: o.Ref.Kind})
+	if err != nil {
+		return false, "", err
+	}
+	msg, done, err := viewer.Status(&unstructured.Unstructured{Object: obj}, 0)
+	if err != nil && done {
+		return true, fmt.Sprintf("%s uses the OnDelete update strategy: its pods change only when deleted", o.Ref), nil
+	}
 	return done, strings.TrimSpace(msg), err
 }
 
-// Restart triggers a new rollout the way `kubectl rollout restart` does: by stamping the pod template.
-func Restart(ctx context.Context, client kubernetes.Interface, namespace, name string, now time.Time, dryRun bool) error {
+// Restart triggers a new rollout the way `kubectl rollout restart` does, for any workload kind: by
+// stamping the pod template's restartedAt annotation.
+func Restart(ctx context.Context, client kubernetes.Interface, namespace string, w profile.Workload, now time.Time, dryRun bool) error {
 	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{%q:%q}}}}}`, RestartedAtAnnotation, now.Format(time.RFC3339))
 	opts := metav1.PatchOptions{FieldManager: "kubectl-aksbackup"}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	if _, err := client.AppsV1().Deployments(namespace).Patch(ctx, name, types.StrategicMergePatchType, []byte(patch), opts); err != nil {
-		return fmt.Errorf("restarting deployment %s/%s: %w", namespace, name, err)
+	if err := workload.Patch(ctx, client, namespace, w, types.StrategicMergePatchType, []byte(patch), opts); err != nil {
+		return fmt.Errorf("restarting %s in namespace %s: %w", w, namespace, err)
 	}
 	return nil
 }
@@ -55,13 +72,14 @@ type WaitOptions struct {
 	Interval time.Duration
 	// Progress receives kubectl-style progress lines when non-nil (callers pass it only on a terminal).
 	Progress io.Writer
-	// Done receives one line per finished deployment when non-nil.
+	// Done receives one line per finished workload when non-nil.
 	Done io.Writer
 }
 
-// Wait blocks until every named deployment has rolled out, like `kubectl rollout status`, or the
-// timeout passes. It prints progress only when the message changes.
-func Wait(ctx context.Context, client kubernetes.Interface, namespace string, names []string, opts WaitOptions) error {
+// Wait blocks until every named workload has rolled out, like `kubectl rollout status`, or the
+// timeout passes. refs are kubectl references (daemonset/node-agent); a bare name is a Deployment.
+// It prints progress only when the message changes.
+func Wait(ctx context.Context, client kubernetes.Interface, namespace string, refs []string, opts WaitOptions) error {
 	if opts.Interval == 0 {
 		opts.Interval = 500 * time.Millisecond
 	}
@@ -71,23 +89,28 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace string, na
 		defer cancel()
 	}
 	pending := map[string]string{}
-	for _, n := range names {
-		pending[n] = "waiting for the first status"
+	workloads := map[string]profile.Workload{}
+	for _, ref := range refs {
+		w, err := profile.ParseWorkload(ref)
+		if err != nil {
+			return err
+		}
+		pending[ref], workloads[ref] = "waiting for the first status", w
 	}
 	ticker := time.NewTicker(opts.Interval)
 	defer ticker.Stop()
 	for {
 		for _, name := range sortedKeys(pending) {
-			d, err := client.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
+			o, err := workload.Get(ctx, client, namespace, workloads[name])
 			if err != nil {
 				if ctx.Err() != nil {
 					break
 				}
-				return fmt.Errorf("reading deployment %s/%s while waiting: %w", namespace, name, err)
+				return fmt.Errorf("reading %s in namespace %s while waiting: %w", workloads[name], namespace, err)
 			}
-			done, msg, err := State(d)
+			done, msg, err := State(o)
 			if err != nil {
-				return fmt.Errorf("deployment %s/%s: %w", namespace, name, err)
+				return fmt.Errorf("%s in namespace %s: %w", workloads[name], namespace, err)
 			}
 			if done {
 				delete(pending, name)
@@ -111,7 +134,7 @@ func Wait(ctx context.Context, client kubernetes.Interface, namespace string, na
 				lines = append(lines, fmt.Sprintf("%s: %s", name, pending[name]))
 			}
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%w after %s: %s; check `kubectl rollout status deployment -n %s <name>` and the pods' events", ErrTimeout, opts.Timeout, strings.Join(lines, "; "), namespace)
+				return fmt.Errorf("%w after %s: %s; check `kubectl rollout status -n %s %s` and the pods' events", ErrTimeout, opts.Timeout, strings.Join(lines, "; "), namespace, workloads[sortedKeys(pending)[0]])
 			}
 			return ctx.Err()
 		case <-ticker.C:

@@ -12,6 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/workload"
 )
 
 func deployment(name string, generation, observed int64, updated, available int32) *appsv1.Deployment {
@@ -22,39 +25,108 @@ func deployment(name string, generation, observed int64, updated, available int3
 	}
 }
 
+// daemonSet has desired pods on its nodes, updated of them from the current template, available of them ready.
+func daemonSet(name string, generation, observed int64, desired, updated, available int32) *appsv1.DaemonSet {
+	return &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Generation: generation},
+		Spec:       appsv1.DaemonSetSpec{UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType}},
+		Status: appsv1.DaemonSetStatus{ObservedGeneration: observed, DesiredNumberScheduled: desired,
+			UpdatedNumberScheduled: updated, NumberAvailable: available},
+	}
+}
+
+func statefulSet(name string, generation, observed int64, replicas, ready, updated int32, current, update string) *appsv1.StatefulSet {
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Generation: generation},
+		Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(replicas),
+			UpdateStrategy: appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType}},
+		Status: appsv1.StatefulSetStatus{ObservedGeneration: observed, Replicas: replicas, ReadyReplicas: ready,
+			UpdatedReplicas: updated, CurrentReplicas: ready, CurrentRevision: current, UpdateRevision: update},
+	}
+}
+
 func TestState(t *testing.T) {
+	onDelete := daemonSet("od", 2, 1, 2, 0, 0)
+	onDelete.Spec.UpdateStrategy.Type = appsv1.OnDeleteDaemonSetStrategyType
 	tests := []struct {
 		name string
-		d    *appsv1.Deployment
+		o    *workload.Object
 		done bool
 		msg  string
 	}{
-		{"complete", deployment("a", 1, 1, 1, 1), true, "successfully rolled out"},
-		{"spec not observed", deployment("a", 2, 1, 1, 1), false, "spec update to be observed"},
-		{"new replicas pending", deployment("a", 1, 1, 0, 0), false, "0 out of 1 new replicas"},
-		{"not available", deployment("a", 1, 1, 1, 0), false, "0 of 1 updated replicas are available"},
+		{"deployment complete", workload.FromDeployment(deployment("a", 1, 1, 1, 1)), true, "successfully rolled out"},
+		{"deployment spec not observed", workload.FromDeployment(deployment("a", 2, 1, 1, 1)), false, "spec update to be observed"},
+		{"deployment new replicas pending", workload.FromDeployment(deployment("a", 1, 1, 0, 0)), false, "0 out of 1 new replicas"},
+		{"deployment not available", workload.FromDeployment(deployment("a", 1, 1, 1, 0)), false, "0 of 1 updated replicas are available"},
+		{"daemonset complete", workload.FromDaemonSet(daemonSet("node-agent", 2, 2, 3, 3, 3)), true, `daemon set "node-agent" successfully rolled out`},
+		{"daemonset spec not observed", workload.FromDaemonSet(daemonSet("node-agent", 2, 1, 3, 3, 3)), false, "daemon set spec update to be observed"},
+		{"daemonset pods not updated", workload.FromDaemonSet(daemonSet("node-agent", 2, 2, 3, 1, 3)), false, "1 out of 3 new pods have been updated"},
+		{"daemonset updated pods not available", workload.FromDaemonSet(daemonSet("node-agent", 2, 2, 3, 3, 2)), false, "2 of 3 updated pods are available"},
+		{"daemonset on no node", workload.FromDaemonSet(daemonSet("node-agent", 1, 1, 0, 0, 0)), true, "successfully rolled out"},
+		{"daemonset OnDelete has nothing to wait for", workload.FromDaemonSet(onDelete), true, "OnDelete"},
+		{"statefulset complete", workload.FromStatefulSet(statefulSet("db", 1, 1, 2, 2, 2, "db-1", "db-1")), true, "rolling update complete 2 pods at revision db-1"},
+		{"statefulset pods not ready", workload.FromStatefulSet(statefulSet("db", 1, 1, 2, 1, 2, "db-1", "db-1")), false, "Waiting for 1 pods to be ready"},
+		{"statefulset revision pending", workload.FromStatefulSet(statefulSet("db", 2, 2, 2, 2, 1, "db-1", "db-2")), false, "waiting for statefulset rolling update to complete"},
+		{"statefulset spec not observed", workload.FromStatefulSet(statefulSet("db", 2, 1, 2, 2, 2, "db-1", "db-1")), false, "Waiting for statefulset spec update to be observed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			done, msg, err := State(tc.d)
+			done, msg, err := State(tc.o)
 			if err != nil || done != tc.done || !strings.Contains(msg, tc.msg) {
-				t.Fatalf("State = %v %q %v", done, msg, err)
+				t.Fatalf("State = %v %q %v, want %v %q", done, msg, err, tc.done, tc.msg)
 			}
 		})
 	}
 }
 
 func TestRestartStampsTemplate(t *testing.T) {
-	client := fake.NewClientset(deployment("a", 1, 1, 1, 1))
+	client := fake.NewClientset(deployment("a", 1, 1, 1, 1), daemonSet("node-agent", 1, 1, 1, 1, 1), statefulSet("db", 1, 1, 1, 1, 1, "r", "r"))
 	at := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	if err := Restart(context.Background(), client, "ns", "a", at, false); err != nil {
+	ctx := context.Background()
+	templates := map[profile.Workload]func() map[string]string{
+		profile.Deployment("a"): func() map[string]string {
+			d, _ := client.AppsV1().Deployments("ns").Get(ctx, "a", metav1.GetOptions{})
+			return d.Spec.Template.Annotations
+		},
+		{Kind: profile.KindDaemonSet, Name: "node-agent"}: func() map[string]string {
+			ds, _ := client.AppsV1().DaemonSets("ns").Get(ctx, "node-agent", metav1.GetOptions{})
+			return ds.Spec.Template.Annotations
+		},
+		{Kind: profile.KindStatefulSet, Name: "db"}: func() map[string]string {
+			s, _ := client.AppsV1().StatefulSets("ns").Get(ctx, "db", metav1.GetOptions{})
+			return s.Spec.Template.Annotations
+		},
+	}
+	for w, annotations := range templates {
+		t.Run(w.Ref(), func(t *testing.T) {
+			if err := Restart(ctx, client, "ns", w, at, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := annotations()[RestartedAtAnnotation]; got != "2026-11-22T12:00:00Z" {
+				t.Fatalf("restartedAt = %q", got)
+			}
+		})
+	}
+	err := Restart(ctx, client, "ns", profile.Workload{Kind: profile.KindDaemonSet, Name: "missing"}, at, false)
+	if err == nil || !strings.Contains(err.Error(), "daemonset/missing in namespace ns") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWaitDaemonSetAndStatefulSet(t *testing.T) {
+	client := fake.NewClientset(daemonSet("node-agent", 1, 1, 2, 2, 2), statefulSet("db", 1, 1, 1, 0, 1, "r1", "r2"))
+	var done bytes.Buffer
+	if err := Wait(context.Background(), client, "ns", []string{"daemonset/node-agent"}, WaitOptions{Interval: time.Millisecond, Done: &done}); err != nil {
 		t.Fatal(err)
 	}
-	d, _ := client.AppsV1().Deployments("ns").Get(context.Background(), "a", metav1.GetOptions{})
-	if got := d.Spec.Template.Annotations[RestartedAtAnnotation]; got != "2026-11-22T12:00:00Z" {
-		t.Fatalf("restartedAt = %q", got)
+	if !strings.Contains(done.String(), `daemon set "node-agent" successfully rolled out`) {
+		t.Errorf("done = %q", done.String())
 	}
-	if err := Restart(context.Background(), client, "ns", "missing", at, false); err == nil || !strings.Contains(err.Error(), "ns/missing") {
+	err := Wait(context.Background(), client, "ns", []string{"statefulset/db"}, WaitOptions{Interval: time.Millisecond, Timeout: 20 * time.Millisecond})
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "kubectl rollout status -n ns statefulset/db") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := Wait(context.Background(), client, "ns", []string{"job/x"}, WaitOptions{}); err == nil || !strings.Contains(err.Error(), "unsupported kind") {
 		t.Fatalf("err = %v", err)
 	}
 }
