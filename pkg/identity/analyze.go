@@ -292,22 +292,6 @@ func helmMessage(p profile.Profile, releases map[string]bool) string {
 	return msg
 }
 
-// HelmSetFlags renders the `helm upgrade` flags that make the wiring survive upgrades, or a note when
-// the product's chart cannot carry it.
-func HelmSetFlags(p profile.Profile, clientID string) []string {
-	if p.Helm == nil {
-		return []string{"re-run `kubectl aksbackup identity status" + p.SelectorFlags() + "` after every extension upgrade; it shows any drift"}
-	}
-	return []string{
-		fmt.Sprintf(`helm upgrade <RELEASE> <CHART> --reuse-values --set-string '%s.%s=%s' --set-string '%s.%s=true'`,
-			p.Helm.ServiceAccountAnnotations, helmEscape(AnnotationClientID), clientID,
-			p.Helm.PodLabels, helmEscape(LabelUse)),
-	}
-}
-
-// helmEscape escapes dots in a map key for --set paths.
-func helmEscape(key string) string { return strings.ReplaceAll(key, ".", `\.`) }
-
 // rolloutState reports the workload's rollout as `kubectl rollout status` would.
 func rolloutState(d *workload.Object) (bool, string) {
 	done, msg, err := rollout.State(d)

@@ -43,6 +43,9 @@ type ConfigureRequest struct {
 	Overwrite bool
 	Skip      map[string]bool
 	Now       time.Time
+	// HelmOnly leaves the cluster objects to the product's Helm values: the objects must exist, and
+	// nothing in the cluster is planned.
+	HelmOnly bool
 }
 
 // ConfigurePlan is the validated plan, ready to print and execute.
@@ -89,6 +92,9 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 		}
 		if podSA := d.Template.Spec.ServiceAccountName; podSA != pair.ServiceAccount {
 			out.Warnings = append(out.Warnings, fmt.Sprintf("%s runs as service account %q, not %s: annotating %s will not reach its pods", ref, podSA, pair.ServiceAccount, pair.ServiceAccount))
+		}
+		if req.HelmOnly {
+			continue
 		}
 
 		// service-account phase

@@ -4,59 +4,26 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 )
 
-// WriteStatus prints the human-readable status: one row per component, one per pod, then findings.
-// Cells come from the cluster and Azure: each is redacted and its control characters escaped
-// (output.Line), so that a tab cannot shift a column nor an escape sequence rewrite the terminal.
+// WriteStatus prints the human-readable status: a table of components, a table of pods, then the
+// Azure facts and the findings. Pods in the same state share one row (a sample name and how many
+// more); -o wide (opts.Wide) lists every pod, with the components' and pods' extra columns. Cells
+// come from the cluster and Azure: output.PrintTable redacts them and escapes their control
+// characters, so that a tab cannot shift a column nor an escape sequence rewrite the terminal.
 func WriteStatus(w io.Writer, st *Status, opts findings.TextOptions) error {
 	fmt.Fprintf(w, "Profile %s, namespace %s\n\n", output.Line(st.Profile), output.Line(st.Namespace))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE ACCOUNT\tCLIENT ID\tWORKLOAD\tPOD LABEL\tINJECTED\tROLLOUT")
-	for _, c := range st.Components {
-		clientID := c.ClientID
-		switch {
-		case !c.ServiceAccountExists:
-			clientID = "<missing SA>"
-		case clientID == "":
-			clientID = "<none>"
-		}
-		deploy, label, injected, rolloutCol := c.Workload.Ref(), yesNo(c.PodTemplateLabel), fmt.Sprintf("%d/%d", c.InjectedPods, len(c.Pods)), "complete"
-		if !c.WorkloadExists {
-			deploy, label, injected, rolloutCol = c.Workload.Ref()+" <missing>", "-", "-", "-"
-		} else if !c.RolloutComplete {
-			rolloutCol = "in progress"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", output.Line(c.ServiceAccount), output.Line(clientID), output.Line(deploy), label, injected, rolloutCol)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := output.PrintTable(w, componentTable(st), opts.Wide); err != nil {
 		return err
 	}
-
-	var podRows []string
-	for _, c := range st.Components {
-		for _, p := range c.Pods {
-			detail := "missing: " + output.Line(strings.Join(p.Missing, ", "))
-			if p.Injected {
-				detail = fmt.Sprintf("%s=%s %s=%s %s=%s %s=%s audience=%s",
-					EnvClientID, output.Line(p.ClientID), EnvTenantID, output.Line(p.TenantID), EnvTokenFile, output.Line(p.TokenFile),
-					EnvAuthorityHost, output.Line(p.AuthorityHost), output.Line(p.Audience))
-			}
-			podRows = append(podRows, fmt.Sprintf("%s\t%s\t%s\t%s", output.Line(p.Name), output.Line(p.Container), yesNo(p.Injected), detail))
-		}
-	}
-	if len(podRows) > 0 {
+	if pods := podTable(st, opts.Wide); len(pods.Rows) > 0 {
 		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "POD\tCONTAINER\tINJECTED\tDETAIL")
-		for _, r := range podRows {
-			fmt.Fprintln(tw, r)
-		}
-		if err := tw.Flush(); err != nil {
+		if err := output.PrintTable(w, pods, opts.Wide); err != nil {
 			return err
 		}
 	}
@@ -77,6 +44,79 @@ func WriteStatus(w io.Writer, st *Status, opts findings.TextOptions) error {
 	}
 	_, err := fmt.Fprintf(w, "\n%s\n", findings.SummaryLine(st.Summary))
 	return err
+}
+
+func componentTable(st *Status) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Service Account", Type: "string"}, {Name: "Client ID", Type: "string"}, {Name: "Workload", Type: "string"},
+		{Name: "Pod Label", Type: "string"}, {Name: "Injected", Type: "string"}, {Name: "Rollout", Type: "string"},
+		{Name: "Tenant ID", Type: "string", Priority: 1}, {Name: "Helm Release", Type: "string", Priority: 1},
+	}}
+	for _, c := range st.Components {
+		clientID := c.ClientID
+		switch {
+		case !c.ServiceAccountExists:
+			clientID = "<missing SA>"
+		case clientID == "":
+			clientID = "<none>"
+		}
+		deploy, label, injected, rolloutCol := c.Workload.Ref(), yesNo(c.PodTemplateLabel), fmt.Sprintf("%d/%d", c.InjectedPods, len(c.Pods)), "complete"
+		if !c.WorkloadExists {
+			deploy, label, injected, rolloutCol = c.Workload.Ref()+" <missing>", "-", "-", "-"
+		} else if !c.RolloutComplete {
+			rolloutCol = "in progress"
+		}
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{c.ServiceAccount, clientID, deploy, label, injected, rolloutCol, orDash(c.TenantID), orDash(c.HelmRelease)}})
+	}
+	return t
+}
+
+// podTable has a row per pod with wide, else a row per state: the first pod's name stands for
+// the others in the same component and state ("velero-1 (+3 more)").
+func podTable(st *Status, wide bool) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Pod", Type: "string"}, {Name: "Container", Type: "string"}, {Name: "Injected", Type: "string"}, {Name: "Detail", Type: "string"},
+		{Name: "Ready", Type: "string", Priority: 1}, {Name: "Created", Type: "string", Priority: 1},
+	}}
+	for _, c := range st.Components {
+		var order []string
+		groups := map[string][]PodInjection{}
+		for _, p := range c.Pods {
+			key := strings.Join([]string{p.Container, yesNo(p.Injected), podDetail(p)}, "\x00")
+			if wide {
+				key = p.Name
+			}
+			if _, seen := groups[key]; !seen {
+				order = append(order, key)
+			}
+			groups[key] = append(groups[key], p)
+		}
+		for _, key := range order {
+			pods := groups[key]
+			p := pods[0]
+			name := p.Name
+			if len(pods) > 1 {
+				name = fmt.Sprintf("%s (+%d more)", p.Name, len(pods)-1)
+			}
+			t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{name, p.Container, yesNo(p.Injected), podDetail(p), yesNo(p.Ready), orDash(p.Created)}})
+		}
+	}
+	return t
+}
+
+func podDetail(p PodInjection) string {
+	if !p.Injected {
+		return "missing: " + strings.Join(p.Missing, ", ")
+	}
+	return fmt.Sprintf("%s=%s %s=%s %s=%s %s=%s audience=%s", EnvClientID, p.ClientID, EnvTenantID, p.TenantID, EnvTokenFile, p.TokenFile,
+		EnvAuthorityHost, p.AuthorityHost, p.Audience)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func yesNo(b bool) string {
@@ -106,4 +146,17 @@ func granted(b bool) string {
 		return "granted"
 	}
 	return "not granted"
+}
+
+// ObjectNames lists the objects the status checked, for -o name.
+func (s *Status) ObjectNames() []output.ObjectName {
+	var out []output.ObjectName
+	for _, c := range s.Components {
+		out = append(out, output.ObjectName{APIVersion: "v1", Kind: "ServiceAccount", Name: c.ServiceAccount},
+			output.ObjectName{APIVersion: "apps/v1", Kind: c.Workload.Kind, Name: c.Workload.Name})
+		for _, p := range c.Pods {
+			out = append(out, output.ObjectName{APIVersion: "v1", Kind: "Pod", Name: p.Name})
+		}
+	}
+	return out
 }
