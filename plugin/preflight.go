@@ -190,14 +190,16 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 
 // clusterFacts is the part of the ARM cluster preflight checks.
 func clusterFacts(id azure.ResourceID, c *azure.Cluster) *preflight.ClusterFacts {
-	// azure.Cluster does not carry httpProxyConfig yet, so HTTPProxy stays nil and the proxy check
-	// reads the pods' settings only (see the README's preflight section).
-	return &preflight.ClusterFacts{
+	facts := &preflight.ClusterFacts{
 		ID: id.String(), ResourceGroup: id.ResourceGroup, Name: id.Name,
 		IdentityType: c.IdentityType, ServicePrincipalClientID: c.ServicePrincipalClientID,
 		OIDCIssuerEnabled: c.OIDCIssuerEnabled, WorkloadIdentityEnabled: c.WorkloadIdentityEnabled,
 		NodeResourceGroup: c.NodeResourceGroup,
 	}
+	if hp := c.HTTPProxy; hp != nil {
+		facts.HTTPProxy = &preflight.ProxyConfig{HTTPProxy: hp.HTTPProxy, HTTPSProxy: hp.HTTPSProxy, NoProxy: hp.NoProxy}
+	}
+	return facts
 }
 
 // hostOf is the host of the API server URL ("" when it is not a URL).

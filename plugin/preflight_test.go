@@ -93,6 +93,13 @@ func TestPreflightExitCodes(t *testing.T) {
 				return c
 			}(),
 			code: exitcode.Findings, want: []string{"workload-identity-disabled", "az aks update --resource-group lab-rg --name lab-aks --enable-workload-identity", "resource-providers"}},
+		{name: "azure: httpProxyConfig without .cluster.local", factory: preflightCluster(), args: []string{"--cluster-id", azurefake.ClusterID},
+			azure: func() *azurefake.Client {
+				c := azurefake.AKSBackup()
+				c.Cluster.HTTPProxy = &azure.HTTPProxyConfig{HTTPSProxy: "http://user:secret@proxy.corp:3128", NoProxy: []string{".svc"}}
+				return c
+			}(),
+			code: exitcode.Findings, want: []string{"proxy-no-proxy-incomplete  cluster/httpProxyConfig", "NO_PROXY lacks .cluster.local", `"noProxy": [".svc",".cluster.local"]`}},
 		{name: "azure: unknown cluster", factory: preflightCluster(), args: []string{"--cluster-id", strings.Replace(azurefake.ClusterID, "lab-aks", "other", 1)},
 			azure: azurefake.AKSBackup(), code: exitcode.InvalidInput},
 		{name: "azure: unregistered provider", factory: preflightCluster(), args: []string{"--cluster-id", azurefake.ClusterID},
@@ -118,6 +125,9 @@ func TestPreflightExitCodes(t *testing.T) {
 			out, errOut, err := runPreflight(t, tc.factory, tc.args...)
 			if exitcode.Code(err) != tc.code {
 				t.Fatalf("exit %d (%v), want %d\n%s%s", exitcode.Code(err), err, tc.code, out, errOut)
+			}
+			if strings.Contains(out+errOut, "proxy.corp") {
+				t.Errorf("the proxy URL reached the output:\n%s", out)
 			}
 			for _, want := range tc.want {
 				if !strings.Contains(out, want) {

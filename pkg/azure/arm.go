@@ -81,6 +81,9 @@ func (c *armClient) GetCluster(ctx context.Context, id ResourceID) (*Cluster, er
 			out.ServicePrincipalClientID = str(p.ServicePrincipalProfile.ClientID)
 		}
 		out.NodeResourceGroup = str(p.NodeResourceGroup)
+		if hp := p.HTTPProxyConfig; hp != nil {
+			out.HTTPProxy = &HTTPProxyConfig{HTTPProxy: str(hp.HTTPProxy), HTTPSProxy: str(hp.HTTPSProxy), NoProxy: derefAll(hp.NoProxy)}
+		}
 	}
 	if mc.Identity != nil {
 		if mc.Identity.Type != nil {

@@ -100,6 +100,8 @@ func TestGetClusterAndTrustedAccess(t *testing.T) {
 						SecurityProfile:         &armcontainerservice.ManagedClusterSecurityProfile{WorkloadIdentity: &armcontainerservice.ManagedClusterSecurityProfileWorkloadIdentity{Enabled: to.Ptr(true)}},
 						ServicePrincipalProfile: &armcontainerservice.ManagedClusterServicePrincipalProfile{ClientID: to.Ptr("msi")},
 						NodeResourceGroup:       to.Ptr("MC_rg"),
+						HTTPProxyConfig: &armcontainerservice.ManagedClusterHTTPProxyConfig{HTTPSProxy: to.Ptr("http://proxy.corp:3128"),
+							NoProxy: []*string{to.Ptr(".svc"), to.Ptr("10.0.0.0/8")}},
 					},
 				}}, nil)
 				return
@@ -119,7 +121,8 @@ func TestGetClusterAndTrustedAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.OIDCIssuerEnabled || !c.WorkloadIdentityEnabled || c.IdentityType != "SystemAssigned" || c.ServicePrincipalClientID != "msi" ||
-		!strings.HasSuffix(c.OIDCIssuerURL, "/") || c.NodeResourceGroup != "MC_rg" {
+		!strings.HasSuffix(c.OIDCIssuerURL, "/") || c.NodeResourceGroup != "MC_rg" ||
+		c.HTTPProxy == nil || c.HTTPProxy.HTTPSProxy != "http://proxy.corp:3128" || strings.Join(c.HTTPProxy.NoProxy, ",") != ".svc,10.0.0.0/8" {
 		t.Errorf("cluster mapped wrong: %+v", c)
 	}
 	err = client.CreateTrustedAccessBinding(context.Background(), mustID(t, clusterID, TypeManagedCluster), TrustedAccessBinding{

@@ -20,6 +20,16 @@ type Cluster struct {
 	// ServicePrincipalClientID is "msi" on managed-identity clusters, an app ID on legacy ones.
 	ServicePrincipalClientID string `json:"servicePrincipalClientId,omitempty"`
 	NodeResourceGroup        string `json:"nodeResourceGroup,omitempty"`
+	// HTTPProxy is the cluster's httpProxyConfig; nil when none is set.
+	HTTPProxy *HTTPProxyConfig `json:"httpProxyConfig,omitempty"`
+}
+
+// HTTPProxyConfig is an AKS cluster's egress proxy. The proxy URLs may carry credentials, so they
+// stay out of every printed document.
+type HTTPProxyConfig struct {
+	HTTPProxy  string   `json:"-"`
+	HTTPSProxy string   `json:"-"`
+	NoProxy    []string `json:"noProxy,omitempty"`
 }
 
 // Extension is an AKS cluster extension (Microsoft.KubernetesConfiguration/extensions).
