@@ -8,11 +8,11 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -20,6 +20,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/bsl"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
@@ -31,7 +32,7 @@ type TriageOptions struct {
 	genericiooptions.IOStreams
 	Factory   kube.Factory
 	Profile   profileFlags
-	Output    string
+	Print     *output.PrintFlags
 	Files     []string
 	Previous  bool
 	Since     time.Duration
@@ -41,7 +42,7 @@ type TriageOptions struct {
 	// AnchorsERE prints the catalog's anchors as one grep -E pattern (for make bench).
 	AnchorsERE bool
 
-	format  output.Format
+	printer *output.Printer
 	profile profile.Profile
 	// namespaceChosen: -n or --profile was given, so fixes name that namespace even for saved logs
 	// that name another.
@@ -55,7 +56,8 @@ type TriageOptions struct {
 
 // NewTriageCommand builds `kubectl aksbackup triage`.
 func NewTriageCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &TriageOptions{IOStreams: streams, Factory: factory}
+	o := &TriageOptions{IOStreams: streams, Factory: factory, Print: output.NewPrintFlags().WithWide().
+		WithoutName("triage reports log findings, not Kubernetes objects")}
 	cmd := &cobra.Command{
 		Use:   "triage",
 		Short: "Name the root cause of a failing backup setup from Velero's logs",
@@ -86,7 +88,7 @@ short, such as a truncated gzip, after the report on the part that was read).`,
 		RunE: runE(o),
 	}
 	o.Profile.AddFlags(cmd)
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print.AddFlags(cmd)
 	cmd.Flags().StringArrayVarP(&o.Files, "file", "f", nil, "Read this saved log instead of the cluster (repeat for several; - reads standard input; gzip, bzip2 and UTF-16 are detected)")
 	cmd.Flags().BoolVarP(&o.Previous, "previous", "p", false, "Read the previous instance of the container (after a restart or crash)")
 	cmd.Flags().DurationVar(&o.Since, "since", 0, "Only read logs newer than this, e.g. 30m or 2h (default: all the kubelet kept)")
@@ -122,8 +124,11 @@ func (o *TriageOptions) Complete(cmd *cobra.Command, _ []string) error {
 
 func (o *TriageOptions) Validate() error {
 	var err error
-	if o.format, err = output.ParseFormat(o.Output); err != nil {
+	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		return err
+	}
+	if o.printer.Wide() && !o.Catalog {
+		return fmt.Errorf("-o wide applies to --catalog only (it adds the explanation); triage's report is findings, not a table: use -o json or -o yaml for every field")
 	}
 	if !o.fromCluster && (o.Previous || o.Since != 0 || o.Container != "") {
 		return fmt.Errorf("--previous, --since and --container select cluster logs; they cannot be combined with --file")
@@ -208,8 +213,8 @@ func (o *TriageOptions) Run(ctx context.Context) error {
 	}
 	a.SetContextDefaults(triage.Context{"namespace": o.profile.Namespace})
 	rep := a.Report()
-	if o.format.Structured() {
-		if err := output.Write(o.Out, o.format, rep); err != nil {
+	if o.printer.Structured() {
+		if err := o.printer.PrintDocument(o.Out, triageDocument{APIVersion: identity.APIVersion, Kind: "TriageReport", Report: rep}); err != nil {
 			return err
 		}
 	} else {
@@ -359,17 +364,33 @@ func (o *TriageOptions) scanCluster(ctx context.Context, a *triage.Analyzer) ([]
 	return notes, nil
 }
 
+// triageDocument is the report as a typed document, for the json, yaml and template printers.
+type triageDocument struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	triage.Report
+}
+
+// triageCatalog is `triage --catalog -o json|yaml`.
+type triageCatalog struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Signatures []triage.Entry `json:"signatures"`
+}
+
 func (o *TriageOptions) printCatalog() error {
 	entries := triage.Entries()
-	if o.format.Structured() {
-		return output.Write(o.Out, o.format, map[string]any{"signatures": entries})
+	if o.printer.Structured() {
+		return o.printer.PrintDocument(o.Out, triageCatalog{APIVersion: identity.APIVersion, Kind: "TriageCatalog", Signatures: entries})
 	}
-	tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSEVERITY\tLAYER\tTITLE")
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "ID", Type: "string"}, {Name: "Severity", Type: "string"}, {Name: "Layer", Type: "string"}, {Name: "Title", Type: "string"},
+		{Name: "Explanation", Type: "string", Priority: 1},
+	}}
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.Severity, e.Layer, e.Title)
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{e.ID, e.Severity, e.Layer, e.Title, e.Explanation}})
 	}
-	return tw.Flush()
+	return output.PrintTable(o.Out, t, o.printer.Wide())
 }
 
 // analyzerContext: logs read from the cluster come from the profile's namespace, and so do logs

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -40,13 +40,13 @@ type TrustedAccessOptions struct {
 	VaultID       string
 	SnapshotGroup string
 	Name          string
-	Output        string
+	Print         *output.PrintFlags
 	DryRun        string
 	Yes           bool
 	Timeout       time.Duration
 	create        bool
 
-	format  output.Format
+	printer *output.Printer
 	dryRun  dryRunMode
 	cluster azure.ResourceID
 	vault   azure.ResourceID
@@ -54,7 +54,8 @@ type TrustedAccessOptions struct {
 }
 
 func newTrustedAccessStatusCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &TrustedAccessOptions{IOStreams: streams, Factory: factory}
+	o := &TrustedAccessOptions{IOStreams: streams, Factory: factory, Print: output.NewPrintFlags().WithWide().
+		WithoutName("Trusted Access bindings and role assignments are Azure resources, not Kubernetes objects")}
 	cmd := &cobra.Command{
 		Use:   "status --vault-id ID",
 		Short: "List the cluster's bindings, check the vault's, and check the AKS Backup role matrix",
@@ -71,7 +72,7 @@ role assignments Azure's enable-backup flow creates, and prints the exact comman
 		RunE: runE(o),
 	}
 	o.addFlags(cmd)
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print.AddFlags(cmd)
 	cmd.Flags().StringVar(&o.SnapshotGroup, "snapshot-resource-group", "", "Resource group that holds the disk snapshots (in the cluster's subscription); its roles are checked when given")
 	return cmd
 }
@@ -123,8 +124,10 @@ func (o *TrustedAccessOptions) Validate() error {
 	if o.vault, err = azure.ParseResourceID(o.VaultID, azure.TypeBackupVault); err != nil {
 		return err
 	}
-	if o.format, err = output.ParseFormat(o.Output); err != nil {
-		return err
+	if o.Print != nil {
+		if o.printer, err = o.Print.ToPrinter(); err != nil {
+			return err
+		}
 	}
 	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
 		return err
@@ -173,10 +176,10 @@ func (o *TrustedAccessOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.format.Structured() {
-		err = output.Write(o.Out, o.format, report)
+	if o.printer.Structured() {
+		err = o.printer.PrintDocument(o.Out, report)
 	} else {
-		err = writeTrustedAccess(o.Out, report)
+		err = writeTrustedAccess(o.Out, report, o.printer.Wide())
 	}
 	if err != nil {
 		return err
@@ -243,22 +246,35 @@ func (o *TrustedAccessOptions) runCreate(ctx context.Context, azc azure.Client) 
 	return nil
 }
 
-func writeTrustedAccess(w io.Writer, r *trustedaccess.Report) error {
+// writeTrustedAccess prints the bindings and the role matrix as tables (-o wide adds the binding's
+// ARM ID, and the principal and role definition IDs), then the findings.
+func writeTrustedAccess(w io.Writer, r *trustedaccess.Report, wide bool) error {
 	fmt.Fprintf(w, "Cluster %s\nVault   %s\n\n", output.Line(r.Cluster), output.Line(r.Vault))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "BINDING\tSOURCE\tROLES\tSTATE")
+	bindings := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Binding", Type: "string"}, {Name: "Source", Type: "string"}, {Name: "Roles", Type: "string"}, {Name: "State", Type: "string"},
+		{Name: "ID", Type: "string", Priority: 1},
+	}}
 	for _, b := range r.Bindings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", output.Line(b.Name), output.Line(b.SourceResourceID), output.Line(strings.Join(b.Roles, ",")), output.Line(b.ProvisioningState))
+		bindings.Rows = append(bindings.Rows, metav1.TableRow{Cells: []any{b.Name, b.SourceResourceID, strings.Join(b.Roles, ","), b.ProvisioningState, b.ID}})
 	}
 	if len(r.Bindings) == 0 {
-		fmt.Fprintln(tw, "<none>\t\t\t")
+		bindings.Rows = append(bindings.Rows, metav1.TableRow{Cells: []any{"<none>", "", "", "", ""}})
 	}
-	fmt.Fprintln(tw, "\nWHO\tROLE\tSCOPE\tOK")
-	for _, m := range r.Matrix {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", output.Line(m.Who), output.Line(m.Role), output.Line(m.Scope), yesNoText(m.Satisfied))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := output.PrintTable(w, bindings, wide); err != nil {
 		return err
+	}
+	matrix := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Who", Type: "string"}, {Name: "Role", Type: "string"}, {Name: "Scope", Type: "string"}, {Name: "OK", Type: "string"},
+		{Name: "Principal ID", Type: "string", Priority: 1}, {Name: "Role ID", Type: "string", Priority: 1},
+	}}
+	for _, m := range r.Matrix {
+		matrix.Rows = append(matrix.Rows, metav1.TableRow{Cells: []any{m.Who, m.Role, m.Scope, yesNoText(m.Satisfied), m.PrincipalID, m.RoleID}})
+	}
+	if len(matrix.Rows) > 0 {
+		fmt.Fprintln(w)
+		if err := output.PrintTable(w, matrix, wide); err != nil {
+			return err
+		}
 	}
 	if len(r.Findings) > 0 {
 		fmt.Fprintln(w)

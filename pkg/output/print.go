@@ -241,11 +241,11 @@ func newDocument(v any) (*document, error) {
 	return &document{value: v, gvk: tm.GroupVersionKind()}, nil
 }
 
-func (d *document) GetObjectKind() schema.ObjectKind           { return d }
-func (d *document) DeepCopyObject() runtime.Object             { c := *d; return &c }
+func (d *document) GetObjectKind() schema.ObjectKind            { return d }
+func (d *document) DeepCopyObject() runtime.Object              { c := *d; return &c }
 func (d *document) SetGroupVersionKind(schema.GroupVersionKind) {}
-func (d *document) GroupVersionKind() schema.GroupVersionKind  { return d.gvk }
-func (d *document) MarshalJSON() ([]byte, error)               { return json.Marshal(d.value) }
+func (d *document) GroupVersionKind() schema.GroupVersionKind   { return d.gvk }
+func (d *document) MarshalJSON() ([]byte, error)                { return json.Marshal(d.value) }
 
 // PrintTable prints t with cli-runtime's table printer, as kubectl get does: columns of priority 1
 // only with wide. Every string cell is redacted and escaped (Line) first, so that no tab shifts a
