@@ -22,6 +22,9 @@ var roleForAction = map[string]string{
 	ActionWriteFederatedCredential: "Managed Identity Contributor",
 	ActionWriteRoleAssignment:      "Role Based Access Control Administrator",
 	ActionWriteTrustedAccess:       "Contributor",
+	// unconfigure's deletions
+	ActionDeleteFederatedCredential: "Managed Identity Contributor",
+	ActionDeleteRoleAssignment:      "Role Based Access Control Administrator",
 }
 
 // Need is one ARM action a plan needs on a scope before it may write.

@@ -18,10 +18,18 @@ var UnconfigurePhases = []plan.Phase{
 	{Name: PhaseFederatedCredential, Description: "delete the federated credentials configure created, where issuer, subject and audience still hold its values"},
 }
 
+// ARM actions of unconfigure's deletions.
+const (
+	ActionDeleteFederatedCredential = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete"
+	ActionDeleteRoleAssignment      = "Microsoft.Authorization/roleAssignments/delete"
+)
+
 // UnconfigurePlan is the Azure part of an unconfigure plan.
 type UnconfigurePlan struct {
 	Changes  []*plan.Change
 	Warnings []string
+	// Needs are the ARM actions the deletions need, by scope, checked before the first write.
+	Needs []Need
 	// ClientID is the identity's client ID: the value of the annotation the cluster side removes.
 	ClientID string
 }
@@ -68,6 +76,7 @@ func PlanUnconfigure(client azure.Client, f *Facts, p profile.Profile, skip map[
 					Reason: "changed since configure created it (" + strings.Join(diff, "; ") + ")", State: plan.Planned})
 				continue
 			}
+			out.Needs = append(out.Needs, Need{Action: ActionDeleteFederatedCredential, Scope: f.Identity.ID})
 			credentials = append(credentials, &plan.Change{
 				Phase: PhaseFederatedCredential, Action: "delete", Object: object,
 				Field: "subject", From: have.Subject, Reason: "identity " + f.Identity.Name + ", issuer " + have.Issuer, State: plan.Planned,
@@ -90,6 +99,7 @@ func PlanUnconfigure(client azure.Client, f *Facts, p profile.Profile, skip map[
 			if rd := f.Definitions[strings.ToLower(ra.RoleDefinitionID)]; rd != nil && rd.RoleName != "" {
 				role = rd.RoleName
 			}
+			out.Needs = append(out.Needs, Need{Action: ActionDeleteRoleAssignment, Scope: scope})
 			assignments = append(assignments, &plan.Change{
 				Phase: PhaseRoleAssignment, Action: "delete", Object: "roleAssignment/" + name,
 				Field: role, From: "principal " + ra.PrincipalID, Reason: "scope " + scope, State: plan.Planned,

@@ -71,6 +71,9 @@ func TestUnconfigureUndoesConfigure(t *testing.T) {
 	if got := byAction(up.Changes); got[PhaseFederatedCredential+" delete"] != 3 || got[PhaseRoleAssignment+" delete"] != 1 || len(up.Changes) != 4 {
 		t.Fatalf("plan %v", got)
 	}
+	if len(up.Needs) != 4 || up.Needs[0].Action != ActionDeleteFederatedCredential || up.Needs[3].Action != ActionDeleteRoleAssignment {
+		t.Errorf("needs %+v", up.Needs)
+	}
 	if up.Changes[0].Phase != PhaseRoleAssignment || up.ClientID != azurefake.IdentityClientID {
 		t.Errorf("the role goes first and the client ID is the identity's: %+v %s", up.Changes[0], up.ClientID)
 	}
