@@ -83,6 +83,11 @@ var (
 		Title:       "Deployment is scaled to zero",
 		Explanation: "With zero replicas nothing runs backups and the injection cannot be verified.",
 	})
+	BackupServerScaledDown = findings.Define(findings.Definition{
+		ID: "backup-server-scaled-down", Severity: findings.SeverityError, Layer: findings.LayerPlatform,
+		Title:       "The workload that runs Velero is scaled to zero",
+		Explanation: "The workload whose container talks to Blob Storage runs the backups; with zero replicas no backup or BSL validation runs, while the BSL may still show its last Available phase.",
+	})
 	HelmManaged = findings.Define(findings.Definition{
 		ID: "helm-managed", Severity: findings.SeverityInfo, Layer: findings.LayerConfig,
 		Title:       "Objects are managed by Helm",

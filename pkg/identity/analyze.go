@@ -183,6 +183,10 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 		pods := d.PodsOf(snap.Pods)
 		switch {
 		case len(pods) > 0:
+		case d.Desired == 0 && d.ScalesToZero && pair.StorageContainer != "":
+			// The workload that talks to storage (Velero) is the one that runs backups: none run now.
+			add(catalog.BackupServerScaledDown, deployRef, fmt.Sprintf("%s %s, which runs container %s, has 0 replicas", kind, name, pair.StorageContainer),
+				fmt.Sprintf("kubectl scale %s -n %s %s --replicas=1", kind, p.Namespace, name))
 		case d.Desired == 0 && d.ScalesToZero:
 			add(catalog.DeploymentScaledDown, deployRef, fmt.Sprintf("%s %s has 0 replicas", kind, name),
 				fmt.Sprintf("kubectl scale %s -n %s %s --replicas=1", kind, p.Namespace, name))

@@ -173,6 +173,16 @@ func TestAnalyze(t *testing.T) {
 			wantIDs:     []string{"deployment-scaled-down"},
 			wantHealthy: true,
 		},
+		{
+			name: "the Velero workload scaled to zero is an error: no backup runs",
+			opts: []option{wired(testClientID), withPods(legacy), func(w *world) {
+				d := w.deps["dataprotection-microsoft-kubernetes-agent"]
+				d.Spec.Replicas = new(int32)
+				d.Status = appsv1.DeploymentStatus{ObservedGeneration: 1}
+				w.pods = []corev1.Pod{w.pods[0], w.pods[2]}
+			}},
+			wantIDs: []string{"backup-server-scaled-down"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
