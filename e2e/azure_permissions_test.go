@@ -1,14 +1,9 @@
 package e2e
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"net/http"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/azurelab"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/labtest"
@@ -18,14 +13,7 @@ import (
 // write it accepted.
 func labARMState(t *testing.T, lab *labtest.Lab) azurelab.State {
 	t.Helper()
-	pool := x509.NewCertPool()
-	ca, err := os.ReadFile(lab.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool.AppendCertsFromPEM(ca)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := client.Get(lab.ARMURL + "_lab/state")
+	resp, err := labHTTPClient(t, lab).Get(lab.ARMURL + "_lab/state")
 	if err != nil {
 		t.Fatal(err)
 	}

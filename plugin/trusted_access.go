@@ -219,7 +219,7 @@ func (o *TrustedAccessOptions) runCreate(ctx context.Context, azc azure.Client) 
 	}
 	switch o.dryRun {
 	case dryRunClient:
-		fmt.Fprintln(o.Out, "Dry run (client): nothing was sent to Azure.")
+		fmt.Fprintln(o.Out, "Dry run: nothing was sent to Azure.")
 		return nil
 	case dryRunServer:
 		if err := p.Execute(ctx, true); err != nil {
