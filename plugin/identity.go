@@ -16,6 +16,7 @@ func NewIdentityCommand(factory kube.Factory, streams genericiooptions.IOStreams
 	cmd.AddCommand(
 		NewIdentityStatusCommand(factory, streams),
 		NewIdentityConfigureCommand(factory, streams),
+		NewIdentityUnconfigureCommand(factory, streams),
 	)
 	return asGroup(cmd)
 }
