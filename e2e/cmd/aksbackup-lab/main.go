@@ -4,7 +4,7 @@
 //	aksbackup-lab down [--dir e2e/.lab]
 //	aksbackup-lab image --binary PATH --ref NAME:TAG --out FILE.tar [--entrypoint ARG ...] [--path /IN/IMAGE]
 //	aksbackup-lab import-image [--dir e2e/.lab] FILE.tar               (into the real node's containerd)
-//	aksbackup-lab fixture [--dir e2e/.lab] [--namespace dataprotection-microsoft] [--reset]
+//	aksbackup-lab fixture [--dir e2e/.lab] [--namespace dataprotection-microsoft] [--reset] [--profile aks-backup|upbound-spaces]
 //	aksbackup-lab env [--dir e2e/.lab]
 //	aksbackup-lab scenario [--dir e2e/.lab] --base unwired|wired [--namespace NS] [--fault F ...]
 //	aksbackup-lab webhook --kubeconfig K --cert C --key K --port P   (started by up)
@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/azurelab"
@@ -139,6 +140,7 @@ func seed(ctx context.Context, args []string) error {
 	dir := fs.String("dir", defaultDir(), "lab state directory")
 	ns := fs.String("namespace", "dataprotection-microsoft", "namespace to install the fixture into")
 	reset := fs.Bool("reset", false, "delete the namespace first, so the fixture starts un-wired")
+	profileName := fs.String("profile", "aks-backup", "aks-backup (the extension's namespace) or upbound-spaces (a control plane's mxp-controller; default namespace mxp-lab-1)")
 	_ = fs.Parse(args)
 	absDir, _ := filepath.Abs(*dir)
 	s, err := lab.Load(absDir)
@@ -150,6 +152,12 @@ func seed(ctx context.Context, args []string) error {
 		return err
 	}
 	begin := time.Now()
+	if *profileName == "upbound-spaces" {
+		return seedControlPlane(ctx, cfg, fs, *ns, *reset, begin)
+	}
+	if *profileName != "aks-backup" {
+		return fmt.Errorf("--profile %q: use aks-backup or upbound-spaces", *profileName)
+	}
 	if err := fixture.Install(ctx, cfg, fixture.Options{Namespace: *ns, CRDFile: s.CRDFile, Reset: *reset, StorageAccountURI: s.StorageAccountURI()}); err != nil {
 		return err
 	}
@@ -372,5 +380,28 @@ func webhook(ctx context.Context, args []string) error {
 	if err := srv.ListenAndServeTLS("", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// seedControlPlane installs the Upbound Spaces control-plane fixture (fixture.InstallMXPController).
+func seedControlPlane(ctx context.Context, cfg *rest.Config, fs *flag.FlagSet, ns string, reset bool, begin time.Time) error {
+	nsSet := false
+	fs.Visit(func(f *flag.Flag) { nsSet = nsSet || f.Name == "namespace" })
+	if !nsSet {
+		ns = "mxp-lab-1"
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if reset {
+		if err := fixture.DeleteNamespace(ctx, client, ns, 2*time.Minute); err != nil {
+			return err
+		}
+	}
+	if err := fixture.InstallMXPController(ctx, client, ns, 2*time.Minute); err != nil {
+		return err
+	}
+	fmt.Printf("mxp-controller fixture ready in namespace %s (%.1fs)\n", ns, time.Since(begin).Seconds())
 	return nil
 }
