@@ -33,14 +33,24 @@ verifier-image: build ## OCI image tarball of the static verifier (uid 65532, em
 	cd e2e && CGO_ENABLED=0 $(GO) build -o $(LAB_BIN)/aksbackup-lab ./cmd/aksbackup-lab
 	$(LAB_BIN)/aksbackup-lab image --binary $(BIN_DIR)/aksbackup-verifier --ref $(VERIFIER_IMAGE) --out $(BIN_DIR)/aksbackup-verifier-image.tar
 
-test: unit e2e ## Run every test: unit tests, then the lab end-to-end suite
+# Every finding ID the tests make or rank is appended here (pkg/findings reads AKSBACKUP_FINDINGS_LOG);
+# make test starts it afresh, and findings-coverage then fails naming each catalog ID no test produced.
+FINDINGS_LOG := $(BIN_DIR)/findings-produced.log
+
+test: ## Run every test: unit tests, the lab end-to-end suite, then the finding-ID coverage check (make release-test: the release build)
+	@mkdir -p $(BIN_DIR) && rm -f $(FINDINGS_LOG)
+	$(MAKE) unit e2e
+	$(MAKE) findings-coverage
 
 unit: fmt-check vet tidy-check ## Unit tests of the plugin and of the lab's own code (no lab needed)
-	$(GO) test -count=1 ./...
-	cd e2e && $(GO) test -count=1 $$($(GO) list ./... | grep -v -E '/e2e$$')
+	@mkdir -p $(BIN_DIR)
+	AKSBACKUP_FINDINGS_LOG=$(FINDINGS_LOG) $(GO) test -count=1 ./...
+	cd e2e && AKSBACKUP_FINDINGS_LOG=$(FINDINGS_LOG) $(GO) test -count=1 $$($(GO) list ./... | grep -v -E '/e2e$$')
+	@# The Krew template against GoReleaser's archive names (no dist/ needed; make release-test does the rest).
+	cd e2e/release && $(GO) test -count=1 -run 'TestTemplate|TestRender' ./krewmanifest/
 
 e2e: build lab-build ## Boot the lab (unless it is up), run the end-to-end suite, stop what it started
-	bash e2e/scripts/run-e2e.sh
+	AKSBACKUP_FINDINGS_LOG=$(FINDINGS_LOG) bash e2e/scripts/run-e2e.sh
 
 demo: build lab-build ## Boot the lab, find the broken wiring, fix it, verify it
 	bash e2e/scripts/demo.sh
@@ -50,6 +60,22 @@ bench: bench-triage build lab-build ## Benchmarks printed as ratios against grep
 
 bench-triage: build ## Triage throughput on a generated 1 GB log vs grep -c -E, and peak RSS (no lab needed)
 	bash e2e/scripts/bench-triage.sh
+
+.PHONY: dist release-test findings-coverage
+
+dist: ## GoReleaser snapshot in dist/ (each platform's archive, checksums.txt) and the local Krew manifest dist/aksbackup.yaml
+	bash e2e/scripts/build-release-tools.sh
+	$(LAB_BIN)/goreleaser check
+	@# ko needs Docker or a registry: the verifier image is `make verifier-image` here.
+	$(LAB_BIN)/goreleaser release --snapshot --clean --skip=ko
+	cd e2e/release && $(GO) run ./cmd/krew-manifest -template ../../krew/aksbackup.yaml -dist ../../dist -out ../../dist/aksbackup.yaml
+	@echo "install: kubectl krew install --manifest=dist/aksbackup.yaml --archive=dist/<your platform's archive>"
+
+release-test: dist ## Krew's validator on dist/aksbackup.yaml, and krew install of every archive from it, offline
+	cd e2e/release && $(GO) mod tidy -diff && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+findings-coverage: ## Fail naming each catalog finding ID that the last unit/e2e runs never produced
+	$(GO) run ./internal/catalog/cmd/findings-coverage $(FINDINGS_LOG)
 
 fmt-check:
 	@out=$$(gofmt -l cmd pkg plugin krew e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
