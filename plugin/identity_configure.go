@@ -430,7 +430,7 @@ func (o *IdentityConfigureOptions) verify(ctx context.Context, result *Configure
 }
 
 func (o *IdentityConfigureOptions) waitOptions(table bool) rollout.WaitOptions {
-	opts := rollout.WaitOptions{Timeout: o.WaitFlags.Timeout}
+	opts := rollout.WaitOptions{Timeout: o.WaitFlags.Timeout, Notice: o.ErrOut}
 	if output.IsTerminal(o.ErrOut) {
 		opts.Progress = o.ErrOut
 	}

@@ -122,7 +122,7 @@ func (o *RestartOptions) Run(ctx context.Context) error {
 	if o.dryRun != dryRunNone || !o.WaitFlags.Wait {
 		return nil
 	}
-	opts := rollout.WaitOptions{Timeout: o.WaitFlags.Timeout, Done: o.Out}
+	opts := rollout.WaitOptions{Timeout: o.WaitFlags.Timeout, Done: o.Out, Notice: o.ErrOut}
 	if output.IsTerminal(o.ErrOut) {
 		opts.Progress = o.ErrOut
 	}

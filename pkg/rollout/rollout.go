@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -64,83 +63,6 @@ func Restart(ctx context.Context, client kubernetes.Interface, namespace string,
 
 // ErrTimeout is returned when rollouts do not finish in time.
 var ErrTimeout = errors.New("timed out waiting for rollout")
-
-// WaitOptions tunes Wait.
-type WaitOptions struct {
-	Timeout time.Duration
-	// Interval between polls; 0 means 500ms.
-	Interval time.Duration
-	// Progress receives kubectl-style progress lines when non-nil (callers pass it only on a terminal).
-	Progress io.Writer
-	// Done receives one line per finished workload when non-nil.
-	Done io.Writer
-}
-
-// Wait blocks until every named workload has rolled out, like `kubectl rollout status`, or the
-// timeout passes. refs are kubectl references (daemonset/node-agent); a bare name is a Deployment.
-// It prints progress only when the message changes.
-func Wait(ctx context.Context, client kubernetes.Interface, namespace string, refs []string, opts WaitOptions) error {
-	if opts.Interval == 0 {
-		opts.Interval = 500 * time.Millisecond
-	}
-	if opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
-		defer cancel()
-	}
-	pending := map[string]string{}
-	workloads := map[string]profile.Workload{}
-	for _, ref := range refs {
-		w, err := profile.ParseWorkload(ref)
-		if err != nil {
-			return err
-		}
-		pending[ref], workloads[ref] = "waiting for the first status", w
-	}
-	ticker := time.NewTicker(opts.Interval)
-	defer ticker.Stop()
-	for {
-		for _, name := range sortedKeys(pending) {
-			o, err := workload.Get(ctx, client, namespace, workloads[name])
-			if err != nil {
-				if ctx.Err() != nil {
-					break
-				}
-				return fmt.Errorf("reading %s in namespace %s while waiting: %w", workloads[name], namespace, err)
-			}
-			done, msg, err := State(o)
-			if err != nil {
-				return fmt.Errorf("%s in namespace %s: %w", workloads[name], namespace, err)
-			}
-			if done {
-				delete(pending, name)
-				if opts.Done != nil {
-					fmt.Fprintln(opts.Done, msg)
-				}
-				continue
-			}
-			if msg != pending[name] && opts.Progress != nil {
-				fmt.Fprintln(opts.Progress, msg)
-			}
-			pending[name] = msg
-		}
-		if len(pending) == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			var lines []string
-			for _, name := range sortedKeys(pending) {
-				lines = append(lines, fmt.Sprintf("%s: %s", name, pending[name]))
-			}
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%w after %s: %s; check `kubectl rollout status -n %s %s` and the pods' events", ErrTimeout, opts.Timeout, strings.Join(lines, "; "), namespace, workloads[sortedKeys(pending)[0]])
-			}
-			return ctx.Err()
-		case <-ticker.C:
-		}
-	}
-}
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

@@ -5,12 +5,17 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
@@ -116,13 +121,13 @@ func TestRestartStampsTemplate(t *testing.T) {
 func TestWaitDaemonSetAndStatefulSet(t *testing.T) {
 	client := fake.NewClientset(daemonSet("node-agent", 1, 1, 2, 2, 2), statefulSet("db", 1, 1, 1, 0, 1, "r1", "r2"))
 	var done bytes.Buffer
-	if err := Wait(context.Background(), client, "ns", []string{"daemonset/node-agent"}, WaitOptions{Interval: time.Millisecond, Done: &done}); err != nil {
+	if err := Wait(context.Background(), client, "ns", []string{"daemonset/node-agent"}, WaitOptions{Resync: time.Millisecond, Done: &done}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(done.String(), `daemon set "node-agent" successfully rolled out`) {
 		t.Errorf("done = %q", done.String())
 	}
-	err := Wait(context.Background(), client, "ns", []string{"statefulset/db"}, WaitOptions{Interval: time.Millisecond, Timeout: 20 * time.Millisecond})
+	err := Wait(context.Background(), client, "ns", []string{"statefulset/db"}, WaitOptions{Resync: time.Millisecond, Timeout: 300 * time.Millisecond})
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "kubectl rollout status -n ns statefulset/db") {
 		t.Fatalf("err = %v", err)
 	}
@@ -134,11 +139,11 @@ func TestWaitDaemonSetAndStatefulSet(t *testing.T) {
 func TestWait(t *testing.T) {
 	client := fake.NewClientset(deployment("done", 1, 1, 1, 1), deployment("stuck", 1, 1, 0, 0))
 	var progress, done bytes.Buffer
-	err := Wait(context.Background(), client, "ns", []string{"done"}, WaitOptions{Interval: time.Millisecond, Done: &done})
+	err := Wait(context.Background(), client, "ns", []string{"done"}, WaitOptions{Resync: time.Millisecond, Done: &done})
 	if err != nil || !strings.Contains(done.String(), `deployment "done" successfully rolled out`) {
 		t.Fatalf("err %v, done %q", err, done.String())
 	}
-	err = Wait(context.Background(), client, "ns", []string{"done", "stuck"}, WaitOptions{Interval: time.Millisecond, Timeout: 20 * time.Millisecond, Progress: &progress})
+	err = Wait(context.Background(), client, "ns", []string{"done", "stuck"}, WaitOptions{Resync: time.Millisecond, Timeout: 300 * time.Millisecond, Progress: &progress})
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "stuck: Waiting for deployment \"stuck\"") {
 		t.Fatalf("err = %v", err)
 	}
@@ -146,3 +151,59 @@ func TestWait(t *testing.T) {
 		t.Errorf("progress repeats unchanged messages: %q", progress.String())
 	}
 }
+
+// TestWaitReturnsOnTheWatchEvent: the controller finishes the rollout; with a resync far beyond the
+// test, only the watch event can end the wait, and the deployment is listed once, not polled.
+func TestWaitReturnsOnTheWatchEvent(t *testing.T) {
+	client := fake.NewClientset(deployment("velero", 2, 1, 0, 0))
+	done := make(chan error, 1)
+	var progress, finished syncBuffer
+	go func() {
+		done <- Wait(context.Background(), client, "ns", []string{"velero"}, WaitOptions{Resync: time.Hour, Timeout: 30 * time.Second, Progress: &progress, Done: &finished})
+	}()
+	for !strings.Contains(progress.String(), "spec update to be observed") {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := client.AppsV1().Deployments("ns").UpdateStatus(context.Background(), deployment("velero", 2, 2, 1, 1), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil || !strings.Contains(finished.String(), `deployment "velero" successfully rolled out`) {
+		t.Fatalf("err %v, done %q", err, finished.String())
+	}
+	lists := 0
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "list" {
+			lists++
+		}
+	}
+	if lists != 1 {
+		t.Errorf("%d lists: the wait polled", lists)
+	}
+}
+
+func TestWaitPollsWhenWatchIsForbidden(t *testing.T) {
+	client := fake.NewClientset(deployment("velero", 1, 1, 1, 1))
+	client.PrependWatchReactor("deployments", func(k8stesting.Action) (bool, watch.Interface, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "", errors.New("no watch"))
+	})
+	var notice bytes.Buffer
+	if err := Wait(context.Background(), client, "ns", []string{"velero"}, WaitOptions{Resync: time.Millisecond, Timeout: 10 * time.Second, Notice: &notice}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(notice.String(), "Cannot watch deployment/velero") {
+		t.Errorf("notice = %q", notice.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while Wait writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
