@@ -211,15 +211,21 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return fail(err)
 	}
 	s.PIDs["kwok"] = pid
-	if pid, err = start(o.Dir, "wi-webhook", o.Self, "webhook", "--kubeconfig="+s.Kubeconfig,
-		"--cert="+at("webhook.crt"), "--key="+at("webhook.key"), "--port="+strconv.Itoa(p["webhook"]),
-		"--tenant-id="+TenantID, "--authority-host="+AuthorityHost); err != nil {
-		return fail(err)
-	}
-	s.PIDs["wi-webhook"] = pid
 	if o.Cloud.Name == "" {
 		o.Cloud = CloudDefault
 	}
+	// The webhook injects the cloud's authority host, as AKS does in a sovereign cloud: a custom
+	// cloud's is the Entra double itself.
+	authorityHost := AuthorityHost
+	if o.Cloud.Name == CloudCustom.Name {
+		authorityHost = fmt.Sprintf("https://127.0.0.1:%d/", p["entra"])
+	}
+	if pid, err = start(o.Dir, "wi-webhook", o.Self, "webhook", "--kubeconfig="+s.Kubeconfig,
+		"--cert="+at("webhook.crt"), "--key="+at("webhook.key"), "--port="+strconv.Itoa(p["webhook"]),
+		"--tenant-id="+TenantID, "--authority-host="+authorityHost); err != nil {
+		return fail(err)
+	}
+	s.PIDs["wi-webhook"] = pid
 	s.Cloud, s.StorageSuffix, s.ARMAudience = o.Cloud.Name, o.Cloud.StorageSuffix, o.Cloud.ARMAudience
 	if err := writeAzureFiles(s); err != nil {
 		return fail(err)
