@@ -40,7 +40,7 @@ func checkAzureWrites(ctx context.Context, azc azure.Client, needs []azurecheck.
 // writeServerDryRun prints a server dry run's outcome: what each change became (dry-run: the API
 // server validated it; not-sent: ARM has no dry run) and what was checked instead.
 func writeServerDryRun(w io.Writer, p *plan.Plan, checked string) error {
-	fmt.Fprintln(w, "Server dry run:")
+	fmt.Fprintln(w, "Dry run (server):")
 	if err := p.WriteTable(w, true); err != nil {
 		return err
 	}
