@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
@@ -91,20 +92,48 @@ const (
 	dryRunServer dryRunMode = "server"
 )
 
+// addDryRunFlag adds kubectl's --dry-run (cmdutil.AddDryRunFlag: default none, a bare --dry-run
+// meaning client), bound to target, with the help text of this tool's plans.
 func addDryRunFlag(cmd *cobra.Command, target *string) {
-	cmd.Flags().StringVar(target, "dry-run", "none", `Must be "none", "client", or "server". client: only print the plan; server: also send every change with dryRun=All so the API server validates it without persisting`)
-	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
+	cmdutil.AddDryRunFlag(cmd)
+	f := cmd.Flags().Lookup("dry-run")
+	f.Usage = `Must be "none", "client", or "server". client: only print the plan; server: also send every change with dryRun=All so the API server validates it without persisting`
+	*target = f.DefValue
+	f.Value = (*boundString)(target)
 	_ = cmd.RegisterFlagCompletionFunc("dry-run", cobra.FixedCompletions([]string{"none", "client", "server"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
+// boundString is a string flag value stored in a caller's field.
+type boundString string
+
+func (b *boundString) String() string     { return string(*b) }
+func (b *boundString) Set(v string) error { *b = boundString(v); return nil }
+func (b *boundString) Type() string       { return "string" }
+
+// parseDryRun reads a --dry-run value with kubectl's parser (cmdutil.GetDryRunStrategy): none,
+// client or server; true and false as kubectl reads them (deprecated, with its warning). A bare
+// --dry-run is client, without kubectl's deprecation warning: this tool documents that form.
 func parseDryRun(s string) (dryRunMode, error) {
-	switch dryRunMode(s) {
-	case dryRunNone, dryRunClient, dryRunServer:
-		return dryRunMode(s), nil
+	parse := &cobra.Command{}
+	cmdutil.AddDryRunFlag(parse)
+	switch s {
 	case "":
 		return dryRunNone, nil
+	case parse.Flags().Lookup("dry-run").NoOptDefVal:
+		return dryRunClient, nil
 	}
-	return "", fmt.Errorf(`invalid --dry-run %q: must be "none", "client", or "server"`, s)
+	_ = parse.Flags().Set("dry-run", s)
+	strategy, err := cmdutil.GetDryRunStrategy(parse)
+	if err != nil {
+		return "", fmt.Errorf(`invalid --dry-run %q: must be "none", "client", or "server"`, s)
+	}
+	switch strategy {
+	case cmdutil.DryRunClient:
+		return dryRunClient, nil
+	case cmdutil.DryRunServer:
+		return dryRunServer, nil
+	}
+	return dryRunNone, nil
 }
 
 // waitFlags are the rollout-waiting flags shared by configure and restart.
