@@ -27,11 +27,14 @@ const (
 // Formats lists the accepted -o values, for help text and completion.
 var Formats = []string{string(Table), string(JSON), string(YAML)}
 
-// ParseFormat validates an -o value; "" and "wide" read as table, as kubectl users type them.
+// ParseFormat validates an -o value of a command without PrintFlags: "" and table are the table;
+// wide is refused, never printed as the normal table (commands with wide columns use PrintFlags).
 func ParseFormat(s string) (Format, error) {
 	switch strings.ToLower(s) {
-	case "", "table", "wide":
+	case "", "table":
 		return Table, nil
+	case "wide":
+		return "", fmt.Errorf("-o wide is not available: this command's table has no extra columns; use -o json or -o yaml for every detail")
 	case "json":
 		return JSON, nil
 	case "yaml":
