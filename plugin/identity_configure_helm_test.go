@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
@@ -39,14 +38,12 @@ func helmInstalledCluster(t *testing.T, name, ns string) *fake.Clientset {
 		labels := map[string]string{"app": pair.Workload.Name}
 		meta := helm(pair.Workload.Name)
 		meta.Generation = 1
+		if !hasServiceAccount(objs, pair.ServiceAccount) { // velero's node-agent shares the server's
+			objs = append(objs, &corev1.ServiceAccount{ObjectMeta: helm(pair.ServiceAccount)})
+		}
 		objs = append(objs,
-			&corev1.ServiceAccount{ObjectMeta: helm(pair.ServiceAccount)},
-			&appsv1.Deployment{ObjectMeta: meta,
-				Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
-					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
-						Spec: corev1.PodSpec{ServiceAccountName: pair.ServiceAccount, Containers: []corev1.Container{{Name: "c"}}}}},
-				Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1},
-			},
+			podController(pair.Workload, meta, corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{ServiceAccountName: pair.ServiceAccount, Containers: []corev1.Container{{Name: "c"}}}}),
 			&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pair.Workload.Name + "-1", Namespace: ns, Labels: labels},
 				Spec: corev1.PodSpec{ServiceAccountName: pair.ServiceAccount, Containers: []corev1.Container{{Name: "c"}}}},
 		)
@@ -212,7 +209,7 @@ func TestConfigureHelmJSONAndVelero(t *testing.T) {
 	if err != nil {
 		t.Fatalf("velero: exit %d (%v)\n%s", exitcode.Code(err), err, errOut)
 	}
-	if !strings.Contains(errOut, veleroHelmLine) || strings.Contains(out, "helm upgrade") || patches(f.client) != 2 {
+	if !strings.Contains(errOut, veleroHelmLine) || strings.Contains(out, "helm upgrade") || patches(f.client) != 3 { // the service account, deployment velero, daemonset node-agent
 		t.Errorf("velero: %d patches\n--- stdout\n%s\n--- stderr\n%s", patches(f.client), out, errOut)
 	}
 }

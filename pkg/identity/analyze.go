@@ -104,6 +104,7 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 		clientIDArg = knownClientID
 	}
 
+	saSeen := map[string]bool{}
 	for _, pair := range p.Pairs {
 		c := Component{ServiceAccount: pair.ServiceAccount, Workload: pair.Workload, Pods: []PodInjection{}}
 		saRef := "serviceaccount/" + pair.ServiceAccount
@@ -114,10 +115,18 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 			f.Component = pair.Workload.Name
 			fs = append(fs, f)
 		}
+		// Pairs may share a service account (Velero's server and node-agent): report it once.
+		firstUse := !saSeen[pair.ServiceAccount]
+		saSeen[pair.ServiceAccount] = true
+		addSA := func(def *findings.Definition, object, message string, fixes ...string) {
+			if firstUse {
+				add(def, object, message, fixes...)
+			}
+		}
 
 		sa := snap.ServiceAccounts[pair.ServiceAccount]
 		if sa == nil {
-			add(catalog.ServiceAccountMissing, saRef, fmt.Sprintf("service account %s not found in namespace %s", pair.ServiceAccount, p.Namespace),
+			addSA(catalog.ServiceAccountMissing, saRef, fmt.Sprintf("service account %s not found in namespace %s", pair.ServiceAccount, p.Namespace),
 				fmt.Sprintf("kubectl create serviceaccount -n %s %s", p.Namespace, pair.ServiceAccount))
 		} else {
 			c.ServiceAccountExists = true
@@ -128,17 +137,17 @@ func Analyze(p profile.Profile, snap *Snapshot) *Status {
 			}
 			switch {
 			case c.ClientID == "":
-				add(catalog.WIClientIDMissing, saRef, fmt.Sprintf("service account %s has no %s annotation", pair.ServiceAccount, AnnotationClientID),
+				addSA(catalog.WIClientIDMissing, saRef, fmt.Sprintf("service account %s has no %s annotation", pair.ServiceAccount, AnnotationClientID),
 					fixCmd+" --client-id "+clientIDArg,
 					fmt.Sprintf("kubectl annotate serviceaccount -n %s %s %s=%s", p.Namespace, pair.ServiceAccount, AnnotationClientID, clientIDArg))
 			case !IsGUID(c.ClientID):
-				add(catalog.WIClientIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationClientID, c.ClientID),
+				addSA(catalog.WIClientIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationClientID, c.ClientID),
 					fixCmd+" --overwrite --client-id "+clientIDArg)
-			default:
+			case firstUse:
 				clientIDs[c.ClientID] = append(clientIDs[c.ClientID], pair.ServiceAccount)
 			}
 			if c.TenantID != "" && !IsGUID(c.TenantID) {
-				add(catalog.WITenantIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationTenantID, c.TenantID),
+				addSA(catalog.WITenantIDInvalid, saRef, fmt.Sprintf("%s is %q, not a GUID", AnnotationTenantID, c.TenantID),
 					fmt.Sprintf("kubectl annotate serviceaccount -n %s %s %s=<TENANT_ID> --overwrite", p.Namespace, pair.ServiceAccount, AnnotationTenantID))
 			}
 		}

@@ -74,6 +74,7 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 	helmOwned := false
 
 	var saChanges, labelChanges, restartChanges []*plan.Change
+	planned := map[string]bool{} // service accounts whose annotations are planned
 	for _, pair := range p.Pairs {
 		sa := snap.ServiceAccounts[pair.ServiceAccount]
 		d := snap.Workload(pair.Workload)
@@ -99,7 +100,10 @@ func PlanConfigure(client kubernetes.Interface, snap *Snapshot, req ConfigureReq
 
 		// service-account phase
 		finalClientID := sa.Annotations[AnnotationClientID]
-		if !req.Skip[PhaseServiceAccount] {
+		if !req.Skip[PhaseServiceAccount] && planned[pair.ServiceAccount] {
+			finalClientID = req.ClientID // another pair shares this service account and already planned it
+		} else if !req.Skip[PhaseServiceAccount] {
+			planned[pair.ServiceAccount] = true
 			wanted := map[string]string{AnnotationClientID: req.ClientID}
 			if req.TenantID != "" {
 				wanted[AnnotationTenantID] = req.TenantID

@@ -117,7 +117,12 @@ var builtIn = []Profile{
 		Name:        "velero",
 		Description: "Velero with velero-plugin-for-microsoft-azure",
 		Namespace:   "velero",
-		Pairs:       []Pair{{ServiceAccount: "velero", Workload: Deployment("velero"), StorageContainer: "velero"}},
+		// node-agent runs file-system backups and the data mover, which write to the same storage with the
+		// same identity. (Its container is not named as the storage container: triage reads Deployment logs only.)
+		Pairs: []Pair{
+			{ServiceAccount: "velero", Workload: Deployment("velero"), StorageContainer: "velero"},
+			{ServiceAccount: "velero", Workload: Workload{Kind: KindDaemonSet, Name: "node-agent"}},
+		},
 		HelmRelease: "velero",
 		Helm:        &HelmValues{ServiceAccountAnnotations: "serviceAccount.server.annotations", PodLabels: "podLabels", Chart: "vmware-tanzu/velero"},
 		Owner:       "the velero Helm release; a helm upgrade reverts live patches",

@@ -18,7 +18,7 @@ func TestResolve(t *testing.T) {
 		{name: "default is the AKS Backup extension", sel: Selection{}, wantName: "aks-backup", wantNS: "dataprotection-microsoft", wantPairs: 3, wantFlags: ""},
 		{name: "context namespace does not move a fixed profile", sel: Selection{DefaultNamespace: "default"}, wantName: "aks-backup", wantNS: "dataprotection-microsoft", wantPairs: 3},
 		{name: "-n overrides", sel: Selection{Namespace: "e2e-1"}, wantName: "aks-backup", wantNS: "e2e-1", wantPairs: 3, wantFlags: " -n e2e-1"},
-		{name: "velero", sel: Selection{Profile: "velero"}, wantName: "velero", wantNS: "velero", wantPairs: 1, wantFlags: " --profile velero"},
+		{name: "velero", sel: Selection{Profile: "velero"}, wantName: "velero", wantNS: "velero", wantPairs: 2, wantFlags: " --profile velero"},
 		{name: "upbound needs -n", sel: Selection{Profile: "upbound-spaces"}, wantErr: "give the namespace with -n"},
 		{name: "upbound with -n", sel: Selection{Profile: "upbound-spaces", Namespace: "mxp-1"}, wantName: "upbound-spaces", wantNS: "mxp-1", wantPairs: 1, wantFlags: " --profile upbound-spaces -n mxp-1"},
 		{name: "unknown profile", sel: Selection{Profile: "kasten"}, wantErr: `unknown profile "kasten"`},
