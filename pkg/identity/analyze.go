@@ -70,15 +70,15 @@ type Component struct {
 	Workload              profile.Workload `json:"workload"`
 	ServiceAccountExists  bool             `json:"serviceAccountExists"`
 	WorkloadExists        bool             `json:"workloadExists"`
-	ClientID              string         `json:"clientId,omitempty"`
-	TenantID              string         `json:"tenantId,omitempty"`
-	PodTemplateLabel      bool           `json:"podTemplateLabel"`
-	HelmRelease           string         `json:"helmRelease,omitempty"`
-	RolloutComplete       bool           `json:"rolloutComplete"`
-	RolloutMessage        string         `json:"rolloutMessage,omitempty"`
-	Pods                  []PodInjection `json:"pods"`
-	InjectedPods          int            `json:"injectedPods"`
-	PodServiceAccountName string         `json:"podServiceAccountName,omitempty"`
+	ClientID              string           `json:"clientId,omitempty"`
+	TenantID              string           `json:"tenantId,omitempty"`
+	PodTemplateLabel      bool             `json:"podTemplateLabel"`
+	HelmRelease           string           `json:"helmRelease,omitempty"`
+	RolloutComplete       bool             `json:"rolloutComplete"`
+	RolloutMessage        string           `json:"rolloutMessage,omitempty"`
+	Pods                  []PodInjection   `json:"pods"`
+	InjectedPods          int              `json:"injectedPods"`
+	PodServiceAccountName string           `json:"podServiceAccountName,omitempty"`
 }
 
 // Healthy reports whether the status has no error findings.
