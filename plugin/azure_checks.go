@@ -18,8 +18,13 @@ import (
 // gatherAzure reads the Azure facts for a cluster, with the API server's own issuer for comparison.
 // A cluster that ARM does not know is bad input.
 func gatherAzure(ctx context.Context, azc azure.Client, target azure.ResourceID, client kubernetes.Interface) (*azurecheck.Facts, error) {
+	return gatherAzureFor(ctx, azc, target, client, azurecheck.Request{UseExtension: true})
+}
+
+// gatherAzureFor is gatherAzure with the identity and storage source of req.
+func gatherAzureFor(ctx context.Context, azc azure.Client, target azure.ResourceID, client kubernetes.Interface, req azurecheck.Request) (*azurecheck.Facts, error) {
 	issuer, _ := kube.OIDCIssuer(ctx, client) // optional: only used to compare with ARM's issuer
-	facts, err := azurecheck.Gather(ctx, azc, target, issuer)
+	facts, err := azurecheck.GatherFor(ctx, azc, target, issuer, req)
 	var nf *azure.NotFoundError
 	if errors.As(err, &nf) {
 		return nil, exitcode.Invalid(fmt.Errorf("%s: AKS cluster %s is not known to ARM (%w); check --cluster-id, or --subscription, --resource-group and --cluster-name (az aks show --ids %s)",

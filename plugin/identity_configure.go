@@ -33,6 +33,8 @@ type IdentityConfigureOptions struct {
 	Azure      azureFlags
 	ClientID   string
 	TenantID   string
+	Identity   identityFlags
+	RoleScope  string
 	Overwrite  bool
 	Yes        bool
 	DryRun     string
@@ -104,6 +106,8 @@ nothing. Other labels and annotations are never touched.`,
 	}
 	o.Profile.AddFlags(cmd)
 	o.Azure.AddFlags(cmd)
+	o.Identity.AddFlags(cmd)
+	cmd.Flags().StringVar(&o.RoleScope, "role-scope", azurecheck.RoleScopeContainer, "Where to grant Storage Blob Data Contributor: container (the BSL's or extension's container, least privilege) or account")
 	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "Client ID (GUID) of the managed identity; default: the backup extension identity's, read from Azure")
 	cmd.Flags().StringVar(&o.TenantID, "tenant-id", "", "Tenant ID (GUID) to annotate; by default the webhook's tenant is used")
 	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Replace an existing, different client-id, tenant-id or label value")
@@ -164,6 +168,12 @@ func (o *IdentityConfigureOptions) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := o.Azure.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Identity.Validate(o.profile); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateRoleScope(o.RoleScope); err != nil {
 		errs = append(errs, err)
 	}
 	if o.skip, err = plan.ParseSkip(allPhases(), o.SkipPhases); err != nil {
@@ -296,11 +306,12 @@ func (o *IdentityConfigureOptions) prepare(ctx context.Context) (*identity.Confi
 		if err != nil {
 			return nil, nil, err
 		}
-		facts, err := gatherAzure(ctx, azc, o.azureTarget, o.client)
+		pa := profileAzure{Profile: o.profile, Azure: &o.Azure, Identity: o.Identity, ClientID: o.ClientID, Annotated: annotatedClientIDs(o.profile, snap)}
+		facts, err := pa.gather(ctx, azc, o.azureTarget, o.client, o.Factory)
 		if err != nil {
 			return nil, nil, err
 		}
-		if azurePlan, err = azurecheck.PlanConfigure(azc, facts, o.profile, o.skip); err != nil {
+		if azurePlan, err = azurecheck.PlanConfigureWith(azc, facts, o.profile, azurecheck.ConfigureOptions{Skip: o.skip, RoleScope: o.RoleScope}); err != nil {
 			return nil, nil, exitcode.Invalid(err)
 		}
 		if clientID != "" && !strings.EqualFold(clientID, azurePlan.ClientID) {

@@ -26,8 +26,10 @@ type IdentityStatusOptions struct {
 	Factory kube.Factory
 	Profile profileFlags
 	Azure   azureFlags
-	Print   *output.PrintFlags
-	Timeout time.Duration
+	// Identity names the workload's own managed identity (profiles without the extension).
+	Identity identityFlags
+	Print    *output.PrintFlags
+	Timeout  time.Duration
 
 	printer     *output.Printer
 	profile     profile.Profile
@@ -61,6 +63,7 @@ the storage account. Exits 0 when healthy, 1 when any finding is an error.`,
 	}
 	o.Profile.AddFlags(cmd)
 	o.Azure.AddFlags(cmd)
+	o.Identity.AddFlags(cmd)
 	o.Print.AddFlags(cmd)
 	addTimeoutFlag(cmd, &o.Timeout, defaultReadTimeout, "Bounds the whole command, the Azure checks included")
 	return cmd
@@ -86,6 +89,9 @@ func (o *IdentityStatusOptions) Validate() error {
 	if err := validateTimeout(o.Timeout); err != nil {
 		return err
 	}
+	if err := o.Identity.Validate(o.profile); err != nil {
+		return err
+	}
 	return o.Azure.Validate()
 }
 
@@ -109,7 +115,8 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		facts, err := gatherAzure(ctx, azc, o.azureTarget, o.client)
+		pa := profileAzure{Profile: o.profile, Azure: &o.Azure, Identity: o.Identity, Annotated: annotatedClientIDs(o.profile, snap)}
+		facts, err := pa.gather(ctx, azc, o.azureTarget, o.client, o.Factory)
 		if err != nil {
 			return err
 		}
