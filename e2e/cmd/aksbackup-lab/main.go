@@ -140,7 +140,7 @@ func seed(ctx context.Context, args []string) error {
 	dir := fs.String("dir", defaultDir(), "lab state directory")
 	ns := fs.String("namespace", "dataprotection-microsoft", "namespace to install the fixture into")
 	reset := fs.Bool("reset", false, "delete the namespace first, so the fixture starts un-wired")
-	profileName := fs.String("profile", "aks-backup", "aks-backup (the extension's namespace) or upbound-spaces (a control plane's mxp-controller; default namespace mxp-lab-1)")
+	profileName := fs.String("profile", "aks-backup", "aks-backup (the extension's namespace), velero (plain Velero: deployment velero, daemonset node-agent, secret cloud-credentials; default namespace velero) or upbound-spaces (a control plane's mxp-controller; default namespace mxp-lab-1)")
 	_ = fs.Parse(args)
 	absDir, _ := filepath.Abs(*dir)
 	s, err := lab.Load(absDir)
@@ -155,8 +155,18 @@ func seed(ctx context.Context, args []string) error {
 	if *profileName == "upbound-spaces" {
 		return seedControlPlane(ctx, cfg, fs, *ns, *reset, begin)
 	}
+	if *profileName == "velero" {
+		if *ns == "dataprotection-microsoft" {
+			*ns = fixture.VeleroNamespace
+		}
+		if err := fixture.InstallVelero(ctx, cfg, fixture.Options{Namespace: *ns, CRDFile: s.CRDFile, Reset: *reset, StorageAccountURI: s.StorageAccountURI()}); err != nil {
+			return err
+		}
+		fmt.Printf("velero fixture ready in namespace %s (%.1fs)\n", *ns, time.Since(begin).Seconds())
+		return nil
+	}
 	if *profileName != "aks-backup" {
-		return fmt.Errorf("--profile %q: use aks-backup or upbound-spaces", *profileName)
+		return fmt.Errorf("--profile %q: use aks-backup, velero or upbound-spaces", *profileName)
 	}
 	if err := fixture.Install(ctx, cfg, fixture.Options{Namespace: *ns, CRDFile: s.CRDFile, Reset: *reset, StorageAccountURI: s.StorageAccountURI()}); err != nil {
 		return err
