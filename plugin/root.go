@@ -19,6 +19,7 @@ import (
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	configFlags := genericclioptions.NewConfigFlags(true)
 	factory := kube.NewFactory(configFlags)
+	withContextFactories(configFlags)
 
 	cmd := &cobra.Command{
 		Use:   "kubectl-aksbackup",
@@ -45,6 +46,8 @@ Identity and tells you, on one screen, why a BackupStorageLocation is not Availa
 		NewTriageCommand(factory, streams),
 		NewProbeCommand(factory, streams),
 		NewPreflightCommand(factory, streams),
+		NewBundleCommand(factory, streams),
+		NewDoctorCommand(factory, streams),
 	)
 	return cmd
 }

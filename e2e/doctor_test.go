@@ -1,0 +1,290 @@
+package e2e
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/labtest"
+)
+
+type doctorDoc struct {
+	Verdict    string `json:"verdict"`
+	Summary    string `json:"summary"`
+	RootCauses []struct {
+		ID      string `json:"id"`
+		Message string `json:"message"`
+	} `json:"rootCauses"`
+	Checks []struct {
+		ID        string `json:"id"`
+		Status    string `json:"status"`
+		BlockedBy string `json:"blockedBy"`
+		Wave      int    `json:"wave"`
+	} `json:"checks"`
+	Waves    int `json:"waves"`
+	Requests struct {
+		Kubernetes int `json:"kubernetes"`
+		Azure      int `json:"azure"`
+	} `json:"requests"`
+}
+
+func (d doctorDoc) check(id string) (status, blockedBy string) {
+	for _, c := range d.Checks {
+		if c.ID == id {
+			return c.Status, c.BlockedBy
+		}
+	}
+	return "absent", ""
+}
+
+// wiredDoctorNamespace is a fixture namespace wired end to end (Azure and cluster) whose BSL Velero
+// has validated: the healthy starting point of every fault.
+func wiredDoctorNamespace(t *testing.T, lab *labtest.Lab, env []string) string {
+	t.Helper()
+	ns := lab.NewFixtureNamespace(t, "doctor")
+	lab.AzureScenario(t, "wired", ns)
+	if r := kubectlEnv(t, lab, env, "aksbackup", "identity", "configure", "-n", ns, "--yes", "--timeout", "3m"); r.code != 0 {
+		t.Fatalf("configure:\n%s", r)
+	}
+	lab.WaitBSLPhase(t, ns, "default", "Available", 2*time.Minute)
+	return ns
+}
+
+func runDoctor(t *testing.T, lab *labtest.Lab, env []string, args ...string) (doctorDoc, result) {
+	t.Helper()
+	r := kubectlEnv(t, lab, env, append([]string{"aksbackup", "doctor", "-o", "json"}, args...)...)
+	var doc doctorDoc
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("doctor -o json: %v\n%s", err, r)
+	}
+	return doc, r
+}
+
+// TestDoctorFaultMatrix injects one fault at a time into a wired lab namespace, across the cluster,
+// Azure and storage, and checks that doctor names exactly the expected root cause first, skips the
+// checks that depend on the broken link ("blocked by" it), and exits 1; the healthy lab exits 0 in
+// at most 3 waves.
+func TestDoctorFaultMatrix(t *testing.T) {
+	lab := labtest.Load(t)
+	env := lab.AzureEnv(t)
+	ns := wiredDoctorNamespace(t, lab, env)
+	client := lab.Clientset(t)
+	ctx := context.Background()
+	agent, agentSA := deployments[1], serviceAccounts[1]
+
+	healthy := func(t *testing.T) {
+		t.Helper()
+		doc, r := runDoctor(t, lab, env, "-n", ns)
+		if r.code != 0 || doc.Verdict != "HEALTHY" {
+			t.Fatalf("the wired lab is not healthy:\n%s", r)
+		}
+		if doc.Waves > 3 {
+			t.Errorf("doctor took %d waves, want at most 3", doc.Waves)
+		}
+		t.Logf("healthy: %s; %d waves, %d Kubernetes and %d ARM requests", doc.Summary, doc.Waves, doc.Requests.Kubernetes, doc.Requests.Azure)
+	}
+	t.Run("healthy", healthy)
+
+	patch := func(t *testing.T, kind, name, body string) {
+		t.Helper()
+		var err error
+		switch kind {
+		case "sa":
+			_, err = client.CoreV1().ServiceAccounts(ns).Patch(ctx, name, types.MergePatchType, []byte(body), metav1.PatchOptions{})
+		case "deploy":
+			_, err = client.AppsV1().Deployments(ns).Patch(ctx, name, types.MergePatchType, []byte(body), metav1.PatchOptions{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	azureFault := func(fault string) func(t *testing.T) {
+		return func(t *testing.T) { lab.AzureScenario(t, "wired", ns, fault) }
+	}
+	azureRestore := func(t *testing.T) { lab.AzureScenario(t, "wired", ns) }
+	// doctorFix is the restore of every fault the tool can repair: doctor --fix plans, applies, waits
+	// for the BSL and checks again.
+	doctorFix := func(t *testing.T) {
+		t.Helper()
+		r := kubectlEnv(t, lab, env, "aksbackup", "doctor", "-n", ns, "--fix", "--yes", "--bsl-timeout", "2m")
+		if r.code != 0 || !strings.Contains(r.stdout, "After:  HEALTHY") || !strings.Contains(r.stdout, "Before: UNHEALTHY") {
+			t.Fatalf("doctor --fix did not repair the fault:\n%s", r)
+		}
+	}
+
+	faults := []struct {
+		name    string
+		inject  func(t *testing.T)
+		want    string
+		skipped map[string]string // check → blocked by
+		restore func(t *testing.T)
+	}{
+		{"pod label removed", func(t *testing.T) {
+			patch(t, "deploy", agent, `{"spec":{"template":{"metadata":{"labels":{"azure.workload.identity/use":null}}}}}`)
+			lab.WaitRollout(t, ns, agent)
+		}, "wi-label-missing", map[string]string{"blob-write-probe": "wi-label-missing"}, doctorFix},
+		{"client-id annotation removed", func(t *testing.T) {
+			patch(t, "sa", agentSA, `{"metadata":{"annotations":{"azure.workload.identity/client-id":null}}}`)
+		}, "wi-client-id-missing", nil, doctorFix},
+		{"agent scaled to zero", func(t *testing.T) {
+			patch(t, "deploy", agent, `{"spec":{"replicas":0}}`)
+		}, "backup-server-scaled-down", nil, func(t *testing.T) {
+			patch(t, "deploy", agent, `{"spec":{"replicas":1}}`)
+			lab.WaitRollout(t, ns, agent)
+		}},
+		{"OIDC issuer disabled", azureFault("oidc-issuer-disabled"), "oidc-issuer-disabled",
+			map[string]string{"federated-credentials": "oidc-issuer-disabled", "blob-write-probe": "oidc-issuer-disabled"}, azureRestore},
+		{"workload identity disabled", azureFault("workload-identity-disabled"), "workload-identity-disabled",
+			map[string]string{"federated-credentials": "workload-identity-disabled"}, azureRestore},
+		{"extension failed", azureFault("extension-failed"), "extension-not-succeeded",
+			map[string]string{"federated-credentials": "extension-not-succeeded", "storage-roles": "extension-not-succeeded"}, azureRestore},
+		{"credential issuer without trailing slash", azureFault("issuer-no-trailing-slash"), "federated-credential-mismatch", nil, azureRestore},
+		{"credential subject in another namespace", azureFault("subject-wrong-namespace"), "federated-credential-mismatch", nil, azureRestore},
+		{"credential audience wrong", azureFault("audience-wrong"), "federated-credential-mismatch", nil, azureRestore},
+		{"only Storage Account Contributor", azureFault("role-account-contributor-only"), "blob-data-role-missing", nil, doctorFix},
+		{"role on a sibling scope", azureFault("role-sibling-scope"), "blob-data-role-missing", nil, doctorFix},
+		{"storage network deny", azureFault("network-deny"), "storage-network-blocked", map[string]string{"storage-roles": "storage-network-blocked"}, azureRestore},
+		{"container missing", azureFault("container-missing"), "container-not-found", map[string]string{"storage-roles": "container-not-found"}, azureRestore},
+		{"DataProtection provider unregistered", azureFault("provider-dataprotection-unregistered"), "resource-provider-not-registered", nil, azureRestore},
+		{"BSL deleted", func(t *testing.T) {
+			r := kubectl(t, lab, "delete", "backupstoragelocations.velero.io", "-n", ns, "default")
+			if r.code != 0 {
+				t.Fatalf("delete bsl:\n%s", r)
+			}
+		}, "bsl-missing", map[string]string{"blob-write-probe": "bsl-missing"}, nil},
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			f.inject(t)
+			doc, r := runDoctor(t, lab, env, "-n", ns)
+			if r.code != 1 || doc.Verdict != "UNHEALTHY" {
+				t.Fatalf("doctor exit %d, verdict %s, want 1 UNHEALTHY\n%s", r.code, doc.Verdict, r)
+			}
+			if len(doc.RootCauses) == 0 || doc.RootCauses[0].ID != f.want {
+				t.Fatalf("first root cause %+v, want %s\n%s", doc.RootCauses, f.want, r.stdout)
+			}
+			if !strings.Contains(doc.Summary, "root cause "+f.want) {
+				t.Errorf("verdict line %q does not name %s", doc.Summary, f.want)
+			}
+			for check, by := range f.skipped {
+				if status, blocked := doc.check(check); status != "skipped" || blocked != by {
+					t.Errorf("check %s: %s blocked by %q, want skipped blocked by %s", check, status, blocked, by)
+				}
+			}
+			if f.restore != nil {
+				f.restore(t)
+				// Velero validates again and logs it, so the next fault starts from a clean log.
+				lab.WaitBSLPhase(t, ns, "default", "Available", 2*time.Minute)
+			}
+		})
+	}
+}
+
+// TestDoctorWithoutAzureRunsTheClusterChecks: no Azure access still gives a report of the in-cluster
+// checks, with each Azure check skipped and the reason.
+func TestDoctorWithoutAzureRunsTheClusterChecks(t *testing.T) {
+	lab := labtest.Load(t)
+	ns := lab.NewFixtureNamespace(t, "doctor-noaz")
+	doc, r := runDoctor(t, lab, nil, "-n", ns, "--no-azure")
+	if r.code != 1 || doc.RootCauses[0].ID != "wi-client-id-missing" && doc.RootCauses[0].ID != "wi-label-missing" {
+		t.Fatalf("doctor on an unwired namespace without Azure:\n%s", r)
+	}
+	for _, check := range []string{"aks-cluster", "managed-identity", "federated-credentials", "storage-account", "storage-roles"} {
+		if status, _ := doc.check(check); status != "skipped" {
+			t.Errorf("check %s is %s without Azure, want skipped", check, status)
+		}
+	}
+	if status, _ := doc.check("workload-identity"); status != "failed" {
+		t.Errorf("workload-identity is %s, want failed", status)
+	}
+	text := aksbackup(t, lab, "doctor", "-n", ns, "--no-azure")
+	if !strings.HasPrefix(text.stdout, "UNHEALTHY: backups cannot be written — root cause ") || !strings.Contains(text.stdout, "no Azure access") {
+		t.Errorf("text report:\n%s", text)
+	}
+}
+
+// TestBundleOnTheLab writes a bundle of a wired-then-broken namespace and checks its contents: the
+// reports, the objects, the logs, the manifest, and no Secret value.
+func TestBundleOnTheLab(t *testing.T) {
+	lab := labtest.Load(t)
+	ns := lab.NewFixtureNamespace(t, "bundle")
+	secretValue := "bundle-e2e-secret-value-never-in-the-archive"
+	if r := kubectl(t, lab, "create", "secret", "generic", "-n", ns, "cloud-credentials", "--from-literal=cloud=AZURE_CLIENT_SECRET="+secretValue); r.code != 0 {
+		t.Fatalf("create secret:\n%s", r)
+	}
+	out := filepath.Join(t.TempDir(), "ticket.tar.gz")
+	r := aksbackup(t, lab, "bundle", "-n", ns, "--file", out, "--no-azure")
+	if r.code != 0 || !strings.Contains(r.stdout, "Wrote "+out) {
+		t.Fatalf("bundle:\n%s", r)
+	}
+	files := untar(t, out)
+	for _, want := range []string{"MANIFEST.yaml", "version.json", "reports/identity-status.json", "reports/bsl.json",
+		"objects/backupstoragelocations.yaml", "objects/serviceaccounts.yaml", "objects/deployments.yaml", "objects/pods.yaml", "events.yaml"} {
+		if _, ok := files[want]; !ok {
+			t.Errorf("the bundle lacks %s", want)
+		}
+	}
+	logs := 0
+	for name, content := range files {
+		if strings.HasPrefix(name, "logs/") {
+			logs++
+		}
+		if strings.Contains(content, secretValue) {
+			t.Errorf("%s holds the Secret's value", name)
+		}
+	}
+	if logs == 0 {
+		t.Errorf("the bundle holds no logs: %v", keysOf(files))
+	}
+	if r := aksbackup(t, lab, "bundle", "-n", ns, "--file", out, "--no-azure"); r.code != 2 || !strings.Contains(r.stderr, "--overwrite") {
+		t.Errorf("a second bundle to the same file:\n%s", r)
+	}
+}
+
+func untar(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	files := map[string]string{}
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return files
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[hdr.Name] = string(b)
+	}
+}
+
+func keysOf(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,165 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/doctor"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+)
+
+// fixer is a command of the tool that repairs a class of findings.
+type fixer struct {
+	name   string
+	newCmd commandBuilder
+	args   []string
+	fixes  []string // the finding IDs it repairs, for the plan
+}
+
+// fixersFor picks, from the error findings, the tool's commands that repair them: identity configure
+// for the wiring, federated credentials and roles; trusted-access create for the vault binding.
+// Whatever no command repairs is returned with its own remediation.
+func (o *DoctorOptions) fixersFor(rep *doctor.Report) ([]fixer, []findings.Finding) {
+	configure := fixer{name: "identity configure", newCmd: NewIdentityCommand, args: []string{"configure"}}
+	trusted := fixer{name: "trusted-access create", newCmd: NewTrustedAccessCommand, args: []string{"create", "--vault-id", o.VaultID}}
+	var manual []findings.Finding
+	for _, f := range rep.Findings {
+		if f.Severity != findings.SeverityError || len(f.CausedBy) > 0 {
+			continue
+		}
+		switch view := azureView(f.ID); {
+		case f.ID == "trusted-access-missing" && o.VaultID != "":
+			trusted.fixes = appendOnce(trusted.fixes, f.ID)
+		case configurable[f.ID] || view == checkFederation || view == checkRoles:
+			configure.fixes = appendOnce(configure.fixes, f.ID)
+		default:
+			manual = append(manual, f)
+		}
+	}
+	var out []fixer
+	for _, fx := range []fixer{configure, trusted} {
+		if len(fx.fixes) > 0 {
+			out = append(out, fx)
+		}
+	}
+	return out, manual
+}
+
+// configurable are the wiring findings identity configure repairs.
+var configurable = map[string]bool{
+	"wi-client-id-missing": true, "wi-client-id-invalid": true, "wi-client-id-inconsistent": true, "wi-label-missing": true,
+	"wi-restart-needed": true, "wi-not-injected": true, "wi-client-id-wrong-identity": true, "wi-tenant-id-invalid": true,
+}
+
+func appendOnce(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// fix plans every repair the tool can make, shows the plan, asks (unless --yes), applies, and runs
+// doctor again to show before and after.
+func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
+	fmt.Fprintf(o.Out, "Before: %s\n", output.Line(before.Line()))
+	if before.Verdict == doctor.CouldNotRun {
+		return doctorExit(before)
+	}
+	if before.Healthy() {
+		fmt.Fprintln(o.Out, "Nothing to fix.")
+		return nil
+	}
+	fixers, manual := o.fixersFor(before)
+	for _, f := range manual {
+		fmt.Fprintf(o.Out, "Not fixable by this tool: %s on %s", f.ID, output.Line(f.Object))
+		if len(f.Remediation) > 0 {
+			fmt.Fprintf(o.Out, "; fix: %s", output.Line(f.Remediation[0]))
+		}
+		fmt.Fprintln(o.Out)
+	}
+	if len(fixers) == 0 {
+		fmt.Fprintln(o.Out, "No fix this tool can make; nothing was changed.")
+		return exitcode.ErrFindings
+	}
+	// One plan: each fixer's own dry run, in order.
+	planMode := "client"
+	if o.DryRun == "server" {
+		planMode = "server"
+	}
+	for _, fx := range fixers {
+		fmt.Fprintf(o.Out, "\n%s (fixes %s):\n", fx.name, strings.Join(fx.fixes, ", "))
+		text, err := o.runFixer(ctx, fx, "--dry-run="+planMode)
+		io.WriteString(o.Out, text)
+		if err != nil {
+			return fmt.Errorf("planning %s: %w; nothing was changed", fx.name, err)
+		}
+	}
+	if o.DryRun != "none" {
+		fmt.Fprintln(o.Out, "\nDry run: nothing was changed.")
+		return exitcode.ErrFindings
+	}
+	if !o.Yes {
+		ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("Apply the fixes of %d command(s)?", len(fixers)))
+		if err != nil {
+			return exitcode.Invalid(err)
+		}
+		if !ok {
+			fmt.Fprintln(o.ErrOut, "Aborted: nothing was changed.")
+			return exitcode.ErrFindings
+		}
+	}
+	for _, fx := range fixers {
+		fmt.Fprintf(o.Out, "\nApplying %s:\n", fx.name)
+		text, err := o.runFixer(ctx, fx, "--yes")
+		io.WriteString(o.Out, text)
+		if err != nil && !errors.Is(err, exitcode.ErrFindings) {
+			return fmt.Errorf("%s failed: %w; rerun doctor --fix to finish", fx.name, err)
+		}
+	}
+	after, err := o.diagnose(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "\nBefore: %s\nAfter:  %s\n\n", output.Line(before.Line()), output.Line(after.Line()))
+	if err := doctor.WriteText(o.Out, after, findings.TextOptions{Color: output.ColorEnabled(o.Out)}); err != nil {
+		return err
+	}
+	return doctorExit(after)
+}
+
+// runFixer runs a fixing command in-process with doctor's selection, in text mode.
+func (o *DoctorOptions) runFixer(ctx context.Context, fx fixer, extra ...string) (string, error) {
+	var out bytes.Buffer
+	cmd := fx.newCmd(o.Factory, genericiooptions.IOStreams{In: o.In, Out: &out, ErrOut: &out})
+	sub, _, err := cmd.Find(fx.args[:1])
+	if err != nil {
+		return "", err
+	}
+	args := append(append([]string{}, fx.args...), forwardedFlags(o.cmd, sub)...)
+	if sub.Flags().Lookup("profile") != nil {
+		args = append(args, selectionArgs(o.profile)...)
+	}
+	applying := len(extra) > 0 && extra[0] == "--yes"
+	if fx.name == "identity configure" && o.WaitBSL && applying {
+		args = append(args, "--wait-bsl", "--bsl-timeout", o.BSLTimeout.String())
+	}
+	cmd.SetArgs(append(args, extra...))
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err = cmd.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, exitcode.ErrFindings) {
+		return out.String(), err
+	}
+	return out.String(), err
+}
