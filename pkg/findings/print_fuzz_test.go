@@ -3,10 +3,12 @@ package findings_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
@@ -62,7 +64,56 @@ func FuzzPrinters(f *testing.F) {
 			assertNoSecret(t, string(format)+" decoded", strings.Join(append(back.Findings[0].Evidence, back.Findings[0].Message), "\n"), p, text)
 		}
 		assertNoSecret(t, "table", table.String(), p, text)
+
+		// The kubectl printers: a metav1.Table through cli-runtime's table printer (normal and
+		// wide), and the document through jsonpath, go-template and name.
+		cells := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{{Name: "A", Type: "string"}, {Name: "B", Type: "string"}, {Name: "C", Type: "string", Priority: 1}},
+			Rows: []metav1.TableRow{{Cells: []any{carry(0), carry(1), carry(2)}}, {Cells: []any{carry(3), carry(2), carry(1)}}}}
+		doc := fuzzDoc{APIVersion: "aksbackup.kubectl.io/v1alpha1", Kind: "FuzzReport", Findings: fs, Names: []string{carry(1), carry(2), carry(3)}}
+		var outs []string
+		for _, wide := range []bool{false, true} {
+			var b bytes.Buffer
+			if err := output.PrintTable(&b, cells, wide); err != nil {
+				t.Fatal(err)
+			}
+			outs = append(outs, b.String())
+		}
+		for _, format := range []string{`jsonpath={range .findings[*]}{.message}{"\t"}{.evidence}{"\n"}{end}`, `go-template={{range .findings}}{{.object}} {{.remediation}}{{end}}`, "name"} {
+			flags := output.NewPrintFlags()
+			flags.Output = format
+			printer, err := flags.ToPrinter()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := printer.PrintDocument(&b, doc); err != nil {
+				t.Fatal(err)
+			}
+			outs = append(outs, b.String())
+		}
+		for i, out := range outs {
+			if r, bad := redacttest.TerminalUnsafe(strings.ReplaceAll(out, "\t", " ")); bad {
+				t.Fatalf("printer %d: control character %U reached the terminal:\n%q", i, r, out)
+			}
+			assertNoSecret(t, fmt.Sprintf("printer %d", i), out, p, text)
+		}
 	})
+}
+
+// fuzzDoc is a document for the kubectl printers; -o name prints Names as pods.
+type fuzzDoc struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Findings   []findings.Finding `json:"findings"`
+	Names      []string           `json:"names"`
+}
+
+func (d fuzzDoc) ObjectNames() []output.ObjectName {
+	var out []output.ObjectName
+	for _, n := range d.Names {
+		out = append(out, output.ObjectName{APIVersion: "v1", Kind: "Pod", Name: n})
+	}
+	return out
 }
 
 func assertNoSecret(t *testing.T, where, out string, p redacttest.Planted, around string) {
