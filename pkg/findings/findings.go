@@ -144,6 +144,7 @@ func Catalog() []Definition {
 
 // New makes a finding of this kind about one object.
 func (d *Definition) New(object, message string, remediation ...string) Finding {
+	recordProduced(d.ID)
 	return Finding{
 		ID:          d.ID,
 		Severity:    d.Severity,
@@ -162,9 +163,17 @@ func (d *Definition) New(object, message string, remediation ...string) Finding 
 //  3. lower layers before higher ones (see Layer);
 //  4. the earlier first-seen before the later, then by ID and object, so output is stable.
 //
-// It also sets CausedBy: the present findings that explain each one. A symptom is explained by every
-// error outside the symptom layer that concerns the same component and location.
+// It also sets CausedBy: the present findings that explain each one (in its component, or anywhere
+// when either names no component). A symptom is explained by every error outside the symptom layer
+// that concerns the same component and location.
 func Rank(fs []Finding) []Finding {
+	if producedLog != "" {
+		ids := make([]string, len(fs))
+		for i, f := range fs {
+			ids[i] = f.ID
+		}
+		recordProduced(ids...)
+	}
 	present := map[string]bool{}
 	inComponent := map[[2]string]bool{}
 	for _, f := range fs {
@@ -201,7 +210,9 @@ func Rank(fs []Finding) []Finding {
 		}
 		if def, ok := Lookup(out[i].ID); ok {
 			for _, cause := range def.ExplainedBy {
-				if inComponent[[2]string{out[i].Component, cause}] || inComponent[[2]string{"", cause}] {
+				// A finding tied to no component (a log line, a BSL message) is explained by the cause
+				// wherever it was found.
+				if inComponent[[2]string{out[i].Component, cause}] || inComponent[[2]string{"", cause}] || (out[i].Component == "" && present[cause]) {
 					out[i].CausedBy = append(out[i].CausedBy, cause)
 				}
 			}
