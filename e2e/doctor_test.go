@@ -15,6 +15,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/labtest"
 )
@@ -95,6 +96,29 @@ func TestDoctorFaultMatrix(t *testing.T) {
 		t.Logf("healthy: %s; %d waves, %d Kubernetes and %d ARM requests", doc.Summary, doc.Waves, doc.Requests.Kubernetes, doc.Requests.Azure)
 	}
 	t.Run("healthy", healthy)
+	t.Run("fleet: three contexts, one unreachable", func(t *testing.T) {
+		kubeconfig := fleetKubeconfig(t, lab)
+		fleetEnv := append(append([]string{}, env...), "KUBECONFIG="+kubeconfig)
+		r := kubectlEnv(t, lab, fleetEnv, "aksbackup", "doctor", "-n", ns, "--contexts", "lab-a,lab-b,lab-down", "-o", "json")
+		var fleet struct {
+			Clusters []struct {
+				Context string `json:"context"`
+				Verdict string `json:"verdict"`
+			} `json:"clusters"`
+			Healthy     int `json:"healthy"`
+			CouldNotRun int `json:"couldNotRun"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &fleet); err != nil || r.code != 1 {
+			t.Fatalf("fleet doctor: %v\n%s", err, r)
+		}
+		if len(fleet.Clusters) != 3 || fleet.Healthy != 2 || fleet.CouldNotRun != 1 || fleet.Clusters[2].Context != "lab-down" || fleet.Clusters[2].Verdict != "COULD-NOT-RUN" {
+			t.Fatalf("fleet rows %+v", fleet)
+		}
+		text := kubectlEnv(t, lab, fleetEnv, "aksbackup", "doctor", "-n", ns, "--all-contexts")
+		if text.code != 1 || strings.Count(text.stdout, "HEALTHY") < 2 || !strings.Contains(text.stdout, "lab-down") || !strings.Contains(text.stdout, "1 could not run") {
+			t.Fatalf("fleet table:\n%s", text)
+		}
+	})
 
 	patch := func(t *testing.T, kind, name, body string) {
 		t.Helper()
@@ -287,4 +311,36 @@ func keysOf(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// fleetKubeconfig copies the lab's kubeconfig with three contexts: lab-a and lab-b reach the lab's
+// API server, lab-down a port where nothing listens.
+func fleetKubeconfig(t *testing.T, lab *labtest.Lab) string {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(lab.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := cfg.Contexts[cfg.CurrentContext]
+	down := cfg.Clusters[base.Cluster].DeepCopy()
+	down.Server = "https://127.0.0.1:1"
+	cfg.Clusters["down"] = down
+	for _, name := range []string{"lab-a", "lab-b"} {
+		c := base.DeepCopy()
+		cfg.Contexts[name] = c
+	}
+	d := base.DeepCopy()
+	d.Cluster = "down"
+	cfg.Contexts["lab-down"] = d
+	for name := range cfg.Contexts {
+		if name != "lab-a" && name != "lab-b" && name != "lab-down" {
+			delete(cfg.Contexts, name)
+		}
+	}
+	cfg.CurrentContext = "lab-a"
+	path := filepath.Join(t.TempDir(), "fleet.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
