@@ -44,7 +44,7 @@ type ProbeOptions struct {
 	Factory kube.Factory
 	Profile profileFlags
 	Target  probeTargetFlags
-	Output  string
+	Print   *output.PrintFlags
 	Mode    string
 	// Image is the verifier image (cluster mode).
 	Image             string
@@ -53,7 +53,7 @@ type ProbeOptions struct {
 	Timeout           time.Duration
 	NoNetworkChecks   bool
 
-	format    output.Format
+	printer   *output.Printer
 	profile   profile.Profile
 	component probekube.Component
 	cloud     azure.Cloud
@@ -112,7 +112,8 @@ func (f *probeTargetFlags) overrides() probe.Overrides {
 
 // NewProbeCommand builds `kubectl aksbackup probe`.
 func NewProbeCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ProbeOptions{IOStreams: streams, Factory: factory, now: time.Now}
+	o := &ProbeOptions{IOStreams: streams, Factory: factory, now: time.Now, Print: output.NewPrintFlags().
+		WithoutWide("the probe prints its steps in full").WithoutName("the probe reports blob operations, not Kubernetes objects")}
 	o.newRunID = func() string { return probe.NewRunID(o.now()) }
 	cmd := &cobra.Command{
 		Use:   "probe",
@@ -150,7 +151,7 @@ Exit codes: 0 every probe passed, 1 a step failed (the output names it), 2 bad i
 	}
 	o.Profile.AddFlags(cmd)
 	o.Target.AddFlags(cmd)
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print.AddFlags(cmd)
 	cmd.Flags().StringVar(&o.Mode, "mode", modeCluster, "cluster: a verifier pod as the component; local: from this machine with a requested token")
 	cmd.Flags().StringVar(&o.Image, "image", version.VerifierImage(), "Verifier image (cluster mode); mirror it for private or air-gapped registries")
 	cmd.Flags().BoolVar(&o.Keep, "keep", false, "Keep the verifier pod for debugging (cluster mode)")
@@ -190,7 +191,7 @@ func componentOf(p profile.Profile) probekube.Component {
 
 func (o *ProbeOptions) Validate() error {
 	var err error
-	if o.format, err = output.ParseFormat(o.Output); err != nil {
+	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		return err
 	}
 	if o.Mode != modeCluster && o.Mode != modeLocal {
@@ -275,8 +276,8 @@ func (o *ProbeOptions) Run(ctx context.Context) error {
 	if runErr != nil {
 		return runErr
 	}
-	if o.format.Structured() {
-		err = output.Write(o.Out, o.format, rep)
+	if o.printer.Structured() {
+		err = o.printer.PrintDocument(o.Out, rep)
 	} else {
 		err = probe.WriteText(o.Out, rep, findings.TextOptions{Color: output.ColorEnabled(o.Out)})
 	}

@@ -58,7 +58,9 @@ Exit codes: 0 done, 1 something could not be deleted, 2 bad input or missing RBA
 	}
 	o.Profile.AddFlags(cmd)
 	o.Target.AddFlags(cmd)
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print = output.NewPrintFlags().WithoutWide("the leftovers table has no extra columns").
+		WithoutName("leftovers are blobs as well as pods")
+	o.Print.AddFlags(cmd)
 	cmd.Flags().DurationVar(&o.OlderThan, "older-than", time.Hour, "Delete only leftovers older than this")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Only list what would be deleted")
 	addTimeoutFlag(cmd, &o.Timeout, 3*time.Minute, "Bounds the whole cleanup")
@@ -129,8 +131,8 @@ func (o *ProbeCleanupOptions) Run(ctx context.Context) error {
 }
 
 func (o *ProbeCleanupOptions) print(rep CleanupReport) error {
-	if o.format.Structured() {
-		return output.Write(o.Out, o.format, rep)
+	if o.printer.Structured() {
+		return o.printer.PrintDocument(o.Out, rep)
 	}
 	if len(rep.Leftovers) == 0 {
 		_, err := fmt.Fprintf(o.Out, "No probe blobs or verifier pods older than %s.\n", rep.OlderThan)
