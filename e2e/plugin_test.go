@@ -61,6 +61,10 @@ func kubectlEnv(t *testing.T, lab *labtest.Lab, extraEnv []string, args ...strin
 		"KUBECONFIG=" + lab.Kubeconfig,
 		"NO_COLOR=1",
 	}
+	// make test collects the finding IDs the plugin produces here (internal/catalog/cmd/findings-coverage).
+	if log := os.Getenv("AKSBACKUP_FINDINGS_LOG"); log != "" {
+		cmd.Env = append(cmd.Env, "AKSBACKUP_FINDINGS_LOG="+log)
+	}
 	cmd.Env = append(cmd.Env, extraEnv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
