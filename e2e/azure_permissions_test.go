@@ -51,7 +51,7 @@ func TestAzurePermissions(t *testing.T) {
 		if r.code != 2 {
 			t.Fatalf("want exit 2:\n%s", r)
 		}
-		for _, want := range []string{"Microsoft.Authorization/roleAssignments/write on " + azurelab.AccountID, "nothing was changed", "az role assignment create"} {
+		for _, want := range []string{"Microsoft.Authorization/roleAssignments/write on " + azurelab.AccountID, "nothing was changed", "az role assignment create --assignee " + azurelab.AdminObjectID} {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, r)
 			}

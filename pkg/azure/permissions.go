@@ -2,12 +2,16 @@ package azure
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
@@ -150,4 +154,34 @@ func (c *armClient) ProviderState(ctx context.Context, subscriptionID, namespace
 		return "", explain(err, "read resource provider "+namespace, "Microsoft.Resources/subscriptions/providers/read", "/subscriptions/"+subscriptionID)
 	}
 	return str(resp.RegistrationState), nil
+}
+
+var objectIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// CallerObjectID returns the object ID the client signs in as: the oid claim of its ARM token. The
+// token is only decoded here, never kept or shown.
+func (c *armClient) CallerObjectID(ctx context.Context) (string, error) {
+	audience := strings.TrimRight(c.opts.Cloud.Services[cloud.ResourceManager].Audience, "/")
+	tok, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{audience + "/.default"}})
+	if err != nil {
+		return "", err
+	}
+	parts := strings.Split(tok.Token, ".")
+	if len(parts) != 3 {
+		return "", errors.New("the ARM token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", fmt.Errorf("decoding the ARM token's claims: %w", err)
+	}
+	var claims struct {
+		OID string `json:"oid"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return "", fmt.Errorf("decoding the ARM token's claims: %w", err)
+	}
+	if !objectIDPattern.MatchString(claims.OID) {
+		return "", errors.New("the ARM token has no object ID (oid)")
+	}
+	return claims.OID, nil
 }

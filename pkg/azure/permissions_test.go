@@ -2,11 +2,14 @@ package azure
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -152,6 +155,37 @@ func TestListPermissionsAndProviderState(t *testing.T) {
 	for ns, want := range map[string]string{"Microsoft.KubernetesConfiguration": "Registered", "Microsoft.DataProtection": "NotRegistered"} {
 		if got, err := client.ProviderState(ctx, sub, ns); err != nil || got != want {
 			t.Fatalf("ProviderState(%s) = %q, %v; want %q", ns, got, err, want)
+		}
+	}
+}
+
+// jwtCredential hands out a token whose claims are given, to test what is read from them.
+type jwtCredential struct{ claims string }
+
+func (c jwtCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: "e30." + base64.RawURLEncoding.EncodeToString([]byte(c.claims)) + ".sig", ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+func TestCallerObjectID(t *testing.T) {
+	cloud, err := ResolveCloud("AzurePublic", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ claims, want, wantErr string }{
+		{claims: `{"oid":"adadadad-0000-4000-8000-0000000000aa","tid":"t"}`, want: "adadadad-0000-4000-8000-0000000000aa"},
+		{claims: `{"tid":"t"}`, wantErr: "no object ID"},
+		{claims: `{"oid":"x; rm -rf /"}`, wantErr: "no object ID"},
+	}
+	for _, tc := range cases {
+		c, err := NewClient(Options{Cloud: cloud, Credential: jwtCredential{claims: tc.claims}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.(interface {
+			CallerObjectID(context.Context) (string, error)
+		}).CallerObjectID(context.Background())
+		if got != tc.want || (tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr))) {
+			t.Errorf("claims %s: %q, %v", tc.claims, got, err)
 		}
 	}
 }

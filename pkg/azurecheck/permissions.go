@@ -39,6 +39,13 @@ type PermissionCheck struct {
 	// Unreadable describes scopes whose permissions could not be read; ARM still enforces them at
 	// each write.
 	Unreadable []string
+	// Assignee is the caller's object ID for the fix commands ("" when the client cannot tell).
+	Assignee string
+}
+
+// callerIdentifier is implemented by clients that can name the principal they sign in as.
+type callerIdentifier interface {
+	CallerObjectID(ctx context.Context) (string, error)
 }
 
 // CheckPermissions asks ARM (Microsoft.Authorization/permissions) for the caller's rights once per
@@ -70,6 +77,9 @@ func CheckPermissions(ctx context.Context, client azure.Client, needs []Need) (*
 			out.Missing = append(out.Missing, n)
 		}
 	}
+	if ci, ok := client.(callerIdentifier); ok && len(out.Missing) > 0 {
+		out.Assignee, _ = ci.CallerObjectID(ctx) // only improves the fix command; a placeholder serves otherwise
+	}
 	return out, nil
 }
 
@@ -88,16 +98,21 @@ func (c *PermissionCheck) Err() error {
 	if c == nil || len(c.Missing) == 0 {
 		return nil
 	}
+	assignee, note := c.Assignee, ""
+	if assignee == "" {
+		assignee = "<your-object-id>"
+		note = "\n(your object ID: az ad signed-in-user show --query id -o tsv, or the service principal's)"
+	}
 	lines := make([]string, 0, len(c.Missing))
 	for _, m := range c.Missing {
 		role := roleForAction[m.Action]
 		if role == "" {
 			role = "Owner"
 		}
-		lines = append(lines, fmt.Sprintf("you lack %s on %s; an Owner or User Access Administrator can grant it: az role assignment create --assignee <your-object-id> --role %s --scope %s",
-			m.Action, m.Scope, shellquote.Quote(role), shellquote.Quote(m.Scope)))
+		lines = append(lines, fmt.Sprintf("you lack %s on %s; an Owner or User Access Administrator can grant it: az role assignment create --assignee %s --role %s --scope %s",
+			m.Action, m.Scope, assignee, shellquote.Quote(role), shellquote.Quote(m.Scope)))
 	}
-	return fmt.Errorf("your Azure permissions do not allow this plan, so nothing was changed:\n  %s\n(your object ID: az ad signed-in-user show --query id -o tsv, or the service principal's)", strings.Join(lines, "\n  "))
+	return fmt.Errorf("your Azure permissions do not allow this plan, so nothing was changed:\n  %s%s", strings.Join(lines, "\n  "), note)
 }
 
 // RequiredProviders are the resource providers AKS Backup's enable flow needs on the cluster's subscription.

@@ -125,3 +125,23 @@ func TestPlanConfigureListsItsNeedsAndHasNoServerDryRun(t *testing.T) {
 		t.Fatalf("wired: changes %d needs %+v, %v", len(ap.Changes), ap.Needs, err)
 	}
 }
+
+// namedCaller is the fake with a caller that can name itself, as the SDK client can.
+type namedCaller struct{ *azurefake.Client }
+
+func (namedCaller) CallerObjectID(context.Context) (string, error) {
+	return "adadadad-0000-4000-8000-0000000000aa", nil
+}
+
+func TestPermissionFixNamesTheCaller(t *testing.T) {
+	c := azurefake.AKSBackup()
+	c.Permissions = map[string][]azure.Permission{}
+	check, err := CheckPermissions(context.Background(), namedCaller{c}, []Need{{Action: ActionWriteRoleAssignment, Scope: azurefake.AccountID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := check.Err().Error()
+	if !strings.Contains(msg, "--assignee adadadad-0000-4000-8000-0000000000aa --role") || strings.Contains(msg, "<your-object-id>") {
+		t.Fatalf("fix does not name the caller:\n%s", msg)
+	}
+}
