@@ -41,3 +41,6 @@ printf '  target: ratio <= 0.50\n'
 
 # Probe latency (local, and cluster on the real node): median of 10.
 bash "$(dirname "$0")/bench-probe.sh"
+
+# doctor against the kubectl + az-style sequence for the same verdict.
+bash "$(dirname "$0")/bench-doctor.sh"
