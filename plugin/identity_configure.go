@@ -40,7 +40,7 @@ type IdentityConfigureOptions struct {
 	DryRun     string
 	SkipPhases []string
 	WaitFlags  waitFlags
-	Output     string
+	Print      *output.PrintFlags
 	// WaitBSL waits, after the wiring is verified, until the BackupStorageLocations are Available.
 	WaitBSL    bool
 	BSLTimeout time.Duration
@@ -49,7 +49,7 @@ type IdentityConfigureOptions struct {
 
 	helmValuesOnly bool
 
-	format      output.Format
+	printer     *output.Printer
 	dryRun      dryRunMode
 	skip        map[string]bool
 	profile     profile.Profile
@@ -76,7 +76,8 @@ type ConfigureResult struct {
 
 // NewIdentityConfigureCommand builds `kubectl aksbackup identity configure`.
 func NewIdentityConfigureCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &IdentityConfigureOptions{IOStreams: streams, Factory: factory, now: time.Now}
+	o := &IdentityConfigureOptions{IOStreams: streams, Factory: factory, now: time.Now, Print: output.NewPrintFlags().WithExtra(helmValuesFormat).
+		WithoutWide("the plan table has no extra columns").WithoutName("configure prints a plan; identity status -o name lists the objects")}
 	var phaseHelp []string
 	for _, ph := range allPhases() {
 		phaseHelp = append(phaseHelp, fmt.Sprintf("  %-16s %s", ph.Name, ph.Description))
@@ -117,7 +118,7 @@ nothing. Other labels and annotations are never touched.`,
 	cmd.Flags().DurationVar(&o.BSLTimeout, "bsl-timeout", 15*time.Minute, "How long --wait-bsl waits; role assignments take minutes to apply")
 	addDryRunFlag(cmd, &o.DryRun)
 	o.WaitFlags.AddFlags(cmd, "Bounds the reads and checks before the plan, and again applying the changes, waiting for the rollouts and verifying")
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print.AddFlags(cmd)
 	o.Helm.AddFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("skip-phases", cobra.FixedCompletions(strings.Split(phaseNames(), ", "), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -179,10 +180,10 @@ func (o *IdentityConfigureOptions) Validate() error {
 	if o.skip, err = plan.ParseSkip(allPhases(), o.SkipPhases); err != nil {
 		errs = append(errs, err)
 	}
-	if o.helmValuesOnly = o.Output == helmValuesFormat; !o.helmValuesOnly {
-		if o.format, err = output.ParseFormat(o.Output); err != nil {
-			errs = append(errs, err)
-		}
+	if o.printer, err = o.Print.ToPrinter(); err != nil {
+		errs = append(errs, err)
+	} else {
+		o.helmValuesOnly = o.printer.Extra() && string(o.printer.Format()) == helmValuesFormat
 	}
 	if o.BSLTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--bsl-timeout must not be negative, got %s", o.BSLTimeout))
@@ -193,7 +194,7 @@ func (o *IdentityConfigureOptions) Validate() error {
 	if err := o.WaitFlags.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if o.format.Structured() && !o.Yes && o.dryRun == dryRunNone {
+	if o.printer != nil && o.printer.Structured() && !o.Yes && o.dryRun == dryRunNone {
 		errs = append(errs, errors.New("-o json|yaml cannot prompt for confirmation: add --yes or --dry-run"))
 	}
 	errs = append(errs, o.validateHelm())
@@ -227,7 +228,7 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 	if result.Helm != nil {
 		cp.HelmValues = []string{result.Helm.Command}
 	}
-	table := !o.format.Structured()
+	table := !o.printer.Structured()
 
 	for _, w := range cp.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", output.Line(w))
@@ -244,7 +245,7 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.Out, "No changes: the %s wiring in namespace %s is already in place.\n", o.profile.Name, o.profile.Namespace)
 			return nil
 		}
-		return output.Write(o.Out, o.format, result)
+		return o.printer.PrintDocument(o.Out, result)
 	}
 	if table {
 		fmt.Fprintf(o.Out, "Plan for profile %s in namespace %s:\n", o.profile.Name, o.profile.Namespace)
@@ -258,7 +259,7 @@ func (o *IdentityConfigureOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.Out, "Dry run (client): nothing was sent to the cluster.")
 			return nil
 		}
-		return output.Write(o.Out, o.format, result)
+		return o.printer.PrintDocument(o.Out, result)
 	case dryRunNone:
 		if !o.Yes {
 			ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("Apply %d change(s)?", countApplicable(&cp.Plan)))
@@ -345,7 +346,7 @@ func (o *IdentityConfigureOptions) apply(ctx context.Context, cp *identity.Confi
 	if execErr != nil {
 		o.reportPartial(cp, table)
 		if !table {
-			_ = output.Write(o.Out, o.format, result)
+			_ = o.printer.PrintDocument(o.Out, result)
 		}
 		return fmt.Errorf("%w; rerun the same command to finish (it only makes the changes still missing)", kube.Explain(execErr, o.Factory.Host()))
 	}
@@ -354,7 +355,7 @@ func (o *IdentityConfigureOptions) apply(ctx context.Context, cp *identity.Confi
 			return writeServerDryRun(o.Out, &cp.Plan, configureAzureChecks)
 		}
 		writeAzureDryRunNote(o.ErrOut, &cp.Plan, configureAzureChecks)
-		return output.Write(o.Out, o.format, result)
+		return o.printer.PrintDocument(o.Out, result)
 	}
 	if table {
 		counts := cp.Plan.Counts()
@@ -399,7 +400,7 @@ func (o *IdentityConfigureOptions) waitBSL(ctx context.Context) error {
 	if !rep.AllAvailable() {
 		// The cause matters most here: print the report (on ErrOut when stdout carries JSON).
 		w := o.Out
-		if o.format.Structured() {
+		if o.printer.Structured() {
 			w = o.ErrOut
 		}
 		if err := bsl.WriteText(w, rep, time.Now(), findings.TextOptions{Color: output.ColorEnabled(w)}); err != nil {
@@ -419,7 +420,7 @@ func (o *IdentityConfigureOptions) verify(ctx context.Context, result *Configure
 	st := identity.Analyze(o.profile, snap)
 	result.Status = st
 	if !table {
-		if err := output.Write(o.Out, o.format, result); err != nil {
+		if err := o.printer.PrintDocument(o.Out, result); err != nil {
 			return err
 		}
 	} else if st.Healthy() {

@@ -100,7 +100,7 @@ func (o *IdentityConfigureOptions) printHelmValues(up *helmvalues.Upgrade) error
 		w = o.Out
 		intro = fmt.Sprintf("%s is configured through Helm: set these values in release %s (namespace %s):", o.profile.Description, up.Name, up.Namespace)
 	}
-	if o.format.Structured() {
+	if o.printer.Structured() {
 		w = o.ErrOut
 	}
 	data, err := helmvalues.YAML(up.Values)
@@ -130,7 +130,7 @@ func (o *IdentityConfigureOptions) helmOnlyDone() string {
 // rollout to wait for and no live wiring to verify yet.
 func (o *IdentityConfigureOptions) finishHelmOnly(result *ConfigureResult, table bool) error {
 	if !table {
-		return output.Write(o.Out, o.format, result)
+		return o.printer.PrintDocument(o.Out, result)
 	}
 	fmt.Fprintln(o.Out, o.helmOnlyDone())
 	return nil
