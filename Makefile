@@ -16,7 +16,7 @@ LDFLAGS += -X $(MODULE)/pkg/version.verifierImage=$(VERIFIER_IMAGE)
 
 include e2e/lab.mk
 
-.PHONY: help build test unit e2e demo bench bench-triage fmt-check tidy-check vet clean verifier-image
+.PHONY: help build test unit e2e demo bench bench-triage bench-preflight fmt-check tidy-check vet clean verifier-image
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ release-test: dist ## Krew's validator on dist/aksbackup.yaml, and krew install 
 
 findings-coverage: ## Fail naming each catalog finding ID that the last unit/e2e runs never produced
 	$(GO) run ./internal/catalog/cmd/findings-coverage $(FINDINGS_LOG)
+
+bench-preflight: build lab-build ## preflight over 20,000 PVs on the lab: wall time, peak RSS (must stay < 150 MB), API requests
+	bash e2e/scripts/bench-preflight.sh
 
 fmt-check:
 	@out=$$(gofmt -l cmd pkg plugin krew e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
