@@ -16,7 +16,7 @@ LDFLAGS += -X $(MODULE)/pkg/version.verifierImage=$(VERIFIER_IMAGE)
 
 include e2e/lab.mk
 
-.PHONY: help build test unit e2e demo bench bench-triage bench-preflight fmt-check tidy-check vet clean verifier-image
+.PHONY: help build test unit e2e demo bench bench-triage bench-doctor bench-preflight fmt-check tidy-check vet clean verifier-image
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,8 +58,14 @@ demo: build lab-build ## Boot the lab, find the broken wiring, fix it, verify it
 bench: bench-triage build lab-build ## Benchmarks printed as ratios against grep and kubectl, measured in the same run
 	bash e2e/scripts/bench.sh
 
+bench-doctor: build lab-build ## doctor vs the kubectl + az-style sequence for the same verdict, on the healthy lab
+	bash e2e/scripts/bench-doctor.sh
+
 bench-triage: build ## Triage throughput on a generated 1 GB log vs grep -c -E, and peak RSS (no lab needed)
 	bash e2e/scripts/bench-triage.sh
+
+bench-preflight: build lab-build ## preflight over 20,000 PVs on the lab: wall time, peak RSS (must stay < 150 MB), API requests
+	bash e2e/scripts/bench-preflight.sh
 
 .PHONY: dist release-test findings-coverage
 
@@ -76,9 +82,6 @@ release-test: dist ## Krew's validator on dist/aksbackup.yaml, and krew install 
 
 findings-coverage: ## Fail naming each catalog finding ID that the last unit/e2e runs never produced
 	$(GO) run ./internal/catalog/cmd/findings-coverage $(FINDINGS_LOG)
-
-bench-preflight: build lab-build ## preflight over 20,000 PVs on the lab: wall time, peak RSS (must stay < 150 MB), API requests
-	bash e2e/scripts/bench-preflight.sh
 
 fmt-check:
 	@out=$$(gofmt -l cmd pkg plugin krew e2e); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -2,91 +2,21 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
-	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/azurelab"
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/fixture"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/velerolab"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/labtest"
 )
-
-// installPlainVelero creates a plain Velero install in a fresh namespace: serviceaccount velero,
-// deployment velero (its server container named velero, on the kwok node), and BSL default naming
-// the lab's storage account with useAAD, as the velero Helm chart does. Nothing is wired.
-func installPlainVelero(t *testing.T, lab *labtest.Lab) string {
-	t.Helper()
-	raw := make([]byte, 3)
-	_, _ = rand.Read(raw)
-	ns := "e2e-velero-" + hex.EncodeToString(raw)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	client := lab.Clientset(t)
-	t.Cleanup(func() { _ = client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	labels := map[string]string{"app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"}
-	replicas := int32(1)
-	steps := []func() error{
-		func() error {
-			cfg, err := clientcmd.BuildConfigFromFlags("", lab.Kubeconfig)
-			if err != nil {
-				return err
-			}
-			return fixture.InstallCRD(ctx, cfg, lab.CRDFile, time.Minute)
-		},
-		func() error {
-			_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			_, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "velero"}}, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			_, err := client.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "velero", Labels: labels},
-				Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
-					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{ServiceAccountName: "velero",
-						NodeSelector: fixture.KwokNodeSelector, Tolerations: []corev1.Toleration{fixture.KwokToleration},
-						Containers: []corev1.Container{{Name: velerolab.VeleroContainer, Image: "velero/velero:v1.18.3"}}}}}}, metav1.CreateOptions{})
-			return err
-		},
-		func() error {
-			b := &velerov1.BackupStorageLocation{TypeMeta: metav1.TypeMeta{APIVersion: "velero.io/v1", Kind: "BackupStorageLocation"},
-				ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
-				Spec: velerov1.BackupStorageLocationSpec{Provider: "azure", Default: true,
-					StorageType: velerov1.StorageType{ObjectStorage: &velerov1.ObjectStorageLocation{Bucket: azurelab.Container}},
-					Config: map[string]string{"storageAccount": azurelab.AccountName, "resourceGroup": azurelab.ResourceGroup, "subscriptionId": azurelab.Subscription,
-						"useAAD": "true", "storageAccountURI": lab.StorageAccountURI()}}}
-			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(b)
-			if err != nil {
-				return err
-			}
-			_, err = bslClient(t, lab).Namespace(ns).Create(ctx, &unstructured.Unstructured{Object: u}, metav1.CreateOptions{})
-			return err
-		},
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			t.Fatalf("installing plain Velero in %s: %v", ns, err)
-		}
-	}
-	lab.WaitRollout(t, ns, "velero")
-	return ns
-}
 
 // planRows counts the plan table's rows of a phase and action (the columns are as wide as their cells).
 func planRows(table, phase, action string) int {
@@ -153,7 +83,7 @@ func (s veleroARM) assignmentsOf(principal string) []azurelab.Assignment {
 // same commands grant there. On a custom-cloud lab no output names a public Azure host.
 func TestVeleroAzure(t *testing.T) {
 	lab := labtest.Load(t)
-	ns := installPlainVelero(t, lab)
+	ns := lab.NewVeleroNamespace(t)
 	lab.AzureScenario(t, "unwired", ns)
 	env := lab.AzureEnv(t)
 	var outputs []string

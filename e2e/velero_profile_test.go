@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/fixture"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/labtest"
 )
 
@@ -75,5 +76,28 @@ func TestVeleroProfileWorkloads(t *testing.T) {
 	}
 	if r = aksbackup(t, lab, "identity", "status", "--profile", "velero", "-n", ns, "--no-azure"); r.code != 0 {
 		t.Errorf("status after configure: want exit 0\n%s", r)
+	}
+
+	// The credentials secret is judged by its key names: a client secret beside the workload identity
+	// is named, and its value never printed.
+	secretValue := "e2e-client-secret-value-never-printed"
+	patched := fixture.VeleroCredentials + "AZURE_CLIENT_SECRET=" + secretValue + "\n"
+	secrets := lab.Clientset(t).CoreV1().Secrets(ns)
+	sec, err := secrets.Get(context.Background(), "cloud-credentials", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.Data = map[string][]byte{"cloud": []byte(patched)}
+	if _, err := secrets.Update(context.Background(), sec, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"table", "json"} {
+		r = aksbackup(t, lab, "identity", "status", "--profile", "velero", "-n", ns, "--no-azure", "-o", format)
+		if r.code != 1 || !strings.Contains(r.stdout, "velero-credentials-client-secret") {
+			t.Errorf("status -o %s with a client secret in cloud-credentials:\n%s", format, r)
+		}
+		if strings.Contains(r.stdout+r.stderr, secretValue) {
+			t.Errorf("status -o %s printed the secret's value", format)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/velerocreds"
 )
 
 // IdentityStatusOptions reports the wiring of each service account / deployment pair.
@@ -109,6 +111,17 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		return kube.Explain(err, o.Factory.Host())
 	}
 	st := identity.Analyze(o.profile, snap)
+	if o.profile.Name == "velero" {
+		// Judged by its key names only; the values are never read into the report.
+		fs, note, err := velerocreds.Check(ctx, o.client, o.profile.Namespace, len(st.AnnotatedClientIDs()) > 0)
+		if err != nil {
+			return kube.Explain(err, o.Factory.Host())
+		}
+		if note != "" {
+			fmt.Fprintf(o.ErrOut, "Warning: %s\n", note)
+		}
+		st.AddFindings(fs...)
+	}
 	switch {
 	case o.checkAzure:
 		azc, err := o.Azure.Client()

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/termtext"
 )
 
 // TextOptions controls the human-readable rendering.
@@ -29,16 +29,16 @@ func WriteText(w io.Writer, fs []Finding, opts TextOptions) error {
 		if opts.Color {
 			label = severityColor[f.Severity] + label + "\x1b[0m"
 		}
-		fmt.Fprintf(&b, "%s %s", label, output.Line(f.ID))
+		fmt.Fprintf(&b, "%s %s", label, termtext.Line(f.ID))
 		if f.Object != "" {
-			fmt.Fprintf(&b, "  %s", output.Line(f.Object))
+			fmt.Fprintf(&b, "  %s", termtext.Line(f.Object))
 		}
 		b.WriteString("\n")
 		text := f.Title
 		if f.Message != "" {
 			text = f.Message
 		}
-		fmt.Fprintf(&b, "      %s\n", output.Line(text))
+		fmt.Fprintf(&b, "      %s\n", termtext.Line(text))
 		if f.Count > 1 {
 			fmt.Fprintf(&b, "      seen %d times", f.Count)
 			if f.FirstSeen != nil && f.LastSeen != nil {
@@ -50,7 +50,7 @@ func WriteText(w io.Writer, fs []Finding, opts TextOptions) error {
 			fmt.Fprintf(&b, "      affects: %s\n", lines(f.Affected))
 		}
 		for _, e := range f.Evidence {
-			fmt.Fprintf(&b, "      | %s\n", output.Line(e))
+			fmt.Fprintf(&b, "      | %s\n", termtext.Line(e))
 		}
 		if len(f.CausedBy) > 0 {
 			fmt.Fprintf(&b, "      explained by: %s\n", lines(f.CausedBy))
@@ -60,7 +60,7 @@ func WriteText(w io.Writer, fs []Finding, opts TextOptions) error {
 			if i > 0 {
 				prefix = "     "
 			}
-			fmt.Fprintf(&b, "      %s%s\n", prefix, output.Line(r))
+			fmt.Fprintf(&b, "      %s%s\n", prefix, termtext.Line(r))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -71,7 +71,7 @@ func WriteText(w io.Writer, fs []Finding, opts TextOptions) error {
 func lines(list []string) string {
 	out := make([]string, len(list))
 	for i, s := range list {
-		out[i] = output.Line(s)
+		out[i] = termtext.Line(s)
 	}
 	return strings.Join(out, ", ")
 }

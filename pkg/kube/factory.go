@@ -50,6 +50,8 @@ type flagsFactory struct {
 
 	// requestTimeout bounds each request's wait for an answer when --request-timeout is not given.
 	requestTimeout time.Duration
+	// headerTimeout records that requestTimeout was applied (it is not with --request-timeout).
+	headerTimeout bool
 
 	once      sync.Once
 	config    *rest.Config
@@ -77,6 +79,7 @@ func (f *flagsFactory) restConfig() (*rest.Config, error) {
 		cfg.Wrap(countRequests)
 		if cfg.Timeout == 0 { // no --request-timeout: still never wait forever for an answer
 			cfg.Wrap(withHeaderTimeout(f.requestTimeout))
+			f.headerTimeout = true
 		}
 		f.config = cfg
 	})

@@ -235,9 +235,10 @@ func TestDefaultRequestTimeout(t *testing.T) {
 	flags := flagsFor(kubeconfig)
 	explicit := "7s"
 	flags.Timeout = &explicit
-	cfg, err := (&flagsFactory{flags: flags, requestTimeout: DefaultRequestTimeout}).restConfig()
-	if err != nil || cfg.Timeout != 7*time.Second || cfg.WrapTransport != nil {
-		t.Fatalf("--request-timeout 7s: timeout %s, wrapped %v, %v", cfg.Timeout, cfg.WrapTransport != nil, err)
+	explicitFactory := &flagsFactory{flags: flags, requestTimeout: DefaultRequestTimeout}
+	cfg, err := explicitFactory.restConfig()
+	if err != nil || cfg.Timeout != 7*time.Second || explicitFactory.headerTimeout {
+		t.Fatalf("--request-timeout 7s: timeout %s, header timeout applied %v, %v", cfg.Timeout, explicitFactory.headerTimeout, err)
 	}
 }
 

@@ -1,0 +1,68 @@
+package velerocreds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+const secretValue = "Sup3r-S3cret-Value~never.printed"
+
+func TestCheck(t *testing.T) {
+	complete := "AZURE_SUBSCRIPTION_ID=00000000-0000-0000-0000-000000000001\nAZURE_RESOURCE_GROUP=rg\nAZURE_CLOUD_NAME=AzurePublicCloud\n"
+	tests := []struct {
+		name     string
+		file     string // "" means no secret
+		wi       bool
+		forbid   bool
+		wantIDs  []string
+		wantNote bool
+	}{
+		{name: "complete, workload identity", file: complete, wi: true},
+		{name: "a client secret while the pods use workload identity", file: complete + "AZURE_CLIENT_SECRET=" + secretValue + "\n", wi: true, wantIDs: []string{"velero-credentials-client-secret"}},
+		{name: "a client secret without workload identity is how that setup works", file: complete + "AZURE_CLIENT_SECRET=" + secretValue + "\n"},
+		{name: "missing keys, comments and export", file: "# velero\nexport AZURE_SUBSCRIPTION_ID=x\nAZURE_RESOURCE_GROUP=\n", wi: true, wantIDs: []string{"velero-credentials-incomplete"}},
+		{name: "no secret", wantIDs: []string{"velero-credentials-missing"}},
+		{name: "forbidden", forbid: true, wantNote: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			client := fake.NewClientset()
+			if tc.file != "" {
+				_, _ = client.CoreV1().Secrets("velero").Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: Secret, Namespace: "velero"},
+					Data: map[string][]byte{Key: []byte(tc.file)}}, metav1.CreateOptions{})
+			}
+			if tc.forbid {
+				client.PrependReactor("get", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, Secret, errors.New("no"))
+				})
+			}
+			fs, note, err := Check(context.Background(), client, "velero", tc.wi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, f := range fs {
+				ids = append(ids, f.ID)
+			}
+			if !slices.Equal(ids, tc.wantIDs) || (note != "") != tc.wantNote {
+				t.Fatalf("ids %v note %q, want %v note %v", ids, note, tc.wantIDs, tc.wantNote)
+			}
+			doc, _ := json.Marshal(fs)
+			if strings.Contains(string(doc), secretValue) || strings.Contains(note, secretValue) {
+				t.Fatalf("the secret's value reached the findings: %s", doc)
+			}
+		})
+	}
+}
