@@ -218,3 +218,50 @@ func count(fs []findings.Finding, id string) int {
 	}
 	return n
 }
+
+// TestAnalyzeReportsExtensionAndNetworkDetails: the extension's own gaps and a restricted (not closed)
+// network each produce their finding, whatever ranks first.
+func TestAnalyzeReportsExtensionAndNetworkDetails(t *testing.T) {
+	p := aksProfile(t)
+	tests := []struct {
+		name  string
+		setup func(c *azurefake.Client)
+		want  string
+	}{
+		{"settings without the storage account", func(c *azurefake.Client) {
+			c.Wire(p.Namespace, serviceAccounts(p)...)
+			for k := range c.Extensions[0].ConfigurationValues {
+				if strings.Contains(strings.ToLower(k), "storageaccount") && !strings.Contains(strings.ToLower(k), "uri") {
+					delete(c.Extensions[0].ConfigurationValues, k)
+				}
+			}
+		}, "extension-config-incomplete"},
+		{"no AKS-assigned identity", func(c *azurefake.Client) {
+			c.Wire(p.Namespace, serviceAccounts(p)...)
+			c.Extensions[0].IdentityPrincipalID = ""
+		}, "extension-identity-missing"},
+		{"the identity is gone", func(c *azurefake.Client) {
+			c.Wire(p.Namespace, serviceAccounts(p)...)
+			c.Identities = nil
+		}, "extension-identity-not-found"},
+		{"only listed networks", func(c *azurefake.Client) {
+			c.Wire(p.Namespace, serviceAccounts(p)...)
+			a := c.Accounts[strings.ToLower(azurefake.AccountID)]
+			a.DefaultAction, a.IPRules = "Deny", []string{"203.0.113.0/24"}
+		}, "storage-network-restricted"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := azurefake.AKSBackup()
+			tc.setup(c)
+			cluster, _ := azure.ParseResourceID(azurefake.ClusterID, azure.TypeManagedCluster)
+			facts, err := Gather(context.Background(), c, cluster, c.Cluster.OIDCIssuerURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(Analyze(facts, Input{Profile: p})); count(Analyze(facts, Input{Profile: p}), tc.want) == 0 {
+				t.Fatalf("findings %v lack %s", got, tc.want)
+			}
+		})
+	}
+}

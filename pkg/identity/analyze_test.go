@@ -174,6 +174,13 @@ func TestAnalyze(t *testing.T) {
 			wantHealthy: true,
 		},
 		{
+			name: "a tenant-id annotation that is not a GUID",
+			opts: []option{wired(testClientID), withPods(legacy), func(w *world) {
+				w.sas["dataprotection-microsoft-controller-sa"].Annotations[AnnotationTenantID] = "contoso.onmicrosoft.com"
+			}},
+			wantIDs: []string{"wi-tenant-id-invalid"},
+		},
+		{
 			name: "the Velero workload scaled to zero is an error: no backup runs",
 			opts: []option{wired(testClientID), withPods(legacy), func(w *world) {
 				d := w.deps["dataprotection-microsoft-kubernetes-agent"]
