@@ -91,3 +91,25 @@ func TestVaultWithoutIdentityAndNameClash(t *testing.T) {
 		t.Errorf("name %q", got)
 	}
 }
+
+// TestBindingWithoutTheBackupOperatorRole: a binding for the vault that grants another role is
+// trusted-access-role-wrong, with the command that recreates it.
+func TestBindingWithoutTheBackupOperatorRole(t *testing.T) {
+	c, in := setup(t)
+	c.Bindings = []azure.TrustedAccessBinding{{ID: azurefake.ClusterID + "/trustedAccessRoleBindings/" + BindingName(in.Vault), Name: BindingName(in.Vault),
+		SourceResourceID: vaultID, Roles: []string{"Microsoft.DataProtection/backupVaults/reader"}}}
+	r, err := Check(context.Background(), c, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range r.Findings {
+		if f.ID == "trusted-access-missing" {
+			t.Errorf("the binding exists; trusted-access-missing was reported: %+v", f)
+		}
+		found = found || f.ID == "trusted-access-role-wrong" && strings.Contains(f.Message, "backupVaults/reader")
+	}
+	if !found {
+		t.Fatalf("no trusted-access-role-wrong in %+v", r.Findings)
+	}
+}
