@@ -27,8 +27,10 @@ func gatherAzureFor(ctx context.Context, azc azure.Client, target azure.Resource
 	facts, err := azurecheck.GatherFor(ctx, azc, target, issuer, req)
 	var nf *azure.NotFoundError
 	if errors.As(err, &nf) {
-		return nil, exitcode.Invalid(fmt.Errorf("%s: AKS cluster %s is not known to ARM (%w); check --cluster-id, or --subscription, --resource-group and --cluster-name (az aks show --ids %s)",
-			catalog.ClusterNotFound.ID, target, err, shellquote.Quote(target.String())))
+		// A finding like any other (scripts key on its ID), delivered as the command's error.
+		f := catalog.ClusterNotFound.New(target.String(), "AKS cluster "+target.String()+" is not known to ARM", "az aks show --ids "+shellquote.Quote(target.String()))
+		return nil, exitcode.Invalid(fmt.Errorf("%s: %s (%w); check --cluster-id, or --subscription, --resource-group and --cluster-name (%s)",
+			f.ID, f.Message, err, f.Remediation[0]))
 	}
 	return facts, err
 }
