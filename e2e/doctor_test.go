@@ -247,6 +247,8 @@ func TestBundleOnTheLab(t *testing.T) {
 	if r := kubectl(t, lab, "create", "secret", "generic", "-n", ns, "cloud-credentials", "--from-literal=cloud=AZURE_CLIENT_SECRET="+secretValue); r.code != 0 {
 		t.Fatalf("create secret:\n%s", r)
 	}
+	// The agent's pod must be running for its log to be collected.
+	lab.WaitRollout(t, ns, deployments[1])
 	out := filepath.Join(t.TempDir(), "ticket.tar.gz")
 	r := aksbackup(t, lab, "bundle", "-n", ns, "--file", out, "--no-azure")
 	if r.code != 0 || !strings.Contains(r.stdout, "Wrote "+out) {
