@@ -335,6 +335,18 @@ func TestProbeClusterEndToEnd(t *testing.T) {
 			var doc probeDoc
 			_ = json.Unmarshal([]byte(r.stdout), &doc)
 			step, id := doc.firstFailure()
+			if step == "tcp" && c.step != "tcp" {
+				// The lab's bridge has dropped a first SYN to a double now and then (seen twice in
+				// clean-clone runs); a second probe tells that from a real egress block, which fails
+				// again.
+				t.Logf("tcp failed on the lab bridge, probing once more:\n%s", r)
+				noPodLeft(t)
+				r = kubectlEnv(t, lab, nil, args(c.args...)...)
+				noSecrets(t, lab, r)
+				doc = probeDoc{}
+				_ = json.Unmarshal([]byte(r.stdout), &doc)
+				step, id = doc.firstFailure()
+			}
 			if r.code != c.code || step != c.step || id != c.finding || doc.Mode != "cluster" {
 				t.Fatalf("exit %d at %q with %q, want %d at %q with %q:\n%s", r.code, step, id, c.code, c.step, c.finding, r)
 			}
