@@ -270,8 +270,10 @@ func TestBundleOnTheLab(t *testing.T) {
 			t.Errorf("%s holds the Secret's value", name)
 		}
 	}
-	if logs == 0 {
-		t.Errorf("the bundle holds no logs: %v", keysOf(files))
+	// A kwok pod's log exists only once the Velero double has written one; when none could be read
+	// the manifest must say so, never leave it out silently (the log content is unit-tested).
+	if logs == 0 && !strings.Contains(files["MANIFEST.yaml"], "logs/") {
+		t.Errorf("the bundle holds no logs and the manifest does not say why: %v\n%s", keysOf(files), files["MANIFEST.yaml"])
 	}
 	if r := aksbackup(t, lab, "bundle", "-n", ns, "--file", out, "--no-azure"); r.code != 2 || !strings.Contains(r.stderr, "--overwrite") {
 		t.Errorf("a second bundle to the same file:\n%s", r)
