@@ -253,3 +253,14 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+func TestEndlessLineIsMarkedNotDropped(t *testing.T) {
+	text := "before\n" + strings.Repeat("x", 2<<20) + "\nafter\n"
+	src := Source{LogBytes: 4 << 20, Logs: func(context.Context, string, string, string, time.Duration) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(text)), nil
+	}}
+	got, err := readLog(context.Background(), src, "p", "c")
+	if err != nil || !strings.HasPrefix(string(got), "before\n") || !strings.Contains(string(got), "longer than 1 MiB") {
+		t.Fatalf("readLog = %.80q..., %v", got, err)
+	}
+}

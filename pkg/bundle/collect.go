@@ -265,7 +265,10 @@ func readLog(ctx context.Context, src Source, pod, container string) ([]byte, er
 			lines = lines[1:]
 		}
 	}
-	if err := sc.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		// Say where the log stops instead of ending it silently at an endless line.
+		lines = append(lines, "[aksbackup bundle: a line longer than 1 MiB stopped the reading of this log here]\n")
+	} else if err != nil {
 		return nil, err
 	}
 	return []byte(strings.Join(lines, "")), nil
