@@ -28,6 +28,11 @@ type Failure struct {
 	Detail string
 }
 
+// step is the failed step this failure makes; Finalize turns it into the catalog's finding.
+func (f Failure) step(name, endpoint string) Step {
+	return Step{Name: name, Endpoint: endpoint, Status: StatusFailed, HTTPStatus: f.HTTPStatus, Code: f.Code, FindingID: f.FindingID, Detail: f.Detail}
+}
+
 var aadstsCode = regexp.MustCompile(`AADSTS(\d+)`)
 
 // aadstsFindings maps Entra's error codes to catalog IDs (see the triage catalog for the texts).

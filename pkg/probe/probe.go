@@ -182,11 +182,12 @@ func (r *runner) timed(name, endpoint string, fn func() error) bool {
 	}
 	start := r.cfg.Now()
 	err := fn()
-	s := Step{Name: name, Endpoint: endpoint, Status: StatusOK, LatencyMS: ms(r.cfg.Now().Sub(start))}
+	latency := ms(r.cfg.Now().Sub(start))
+	s := Step{Name: name, Endpoint: endpoint, Status: StatusOK}
 	if err != nil {
-		f := Classify(err, r.cfg.Target.Host(), !r.cfg.Target.UseAAD)
-		s.Status, s.HTTPStatus, s.Code, s.FindingID, s.Detail = StatusFailed, f.HTTPStatus, f.Code, f.FindingID, f.Detail
+		s = Classify(err, r.cfg.Target.Host(), !r.cfg.Target.UseAAD).step(name, endpoint)
 	}
+	s.LatencyMS = latency
 	r.add(s)
 	return err == nil
 }

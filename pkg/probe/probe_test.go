@@ -2,15 +2,21 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/probe/probetest"
@@ -51,7 +57,35 @@ func stepNames(res *Result) string {
 	return strings.Join(out, " ")
 }
 
+// reportedIDs finalizes res as the probe command does (Report.Add) and returns the IDs of the
+// findings a user sees: product code makes each through its catalog definition.
+func reportedIDs(res *Result) []string {
+	rep := NewReport("aksbackup.kubectl.io/v1alpha1", "velero", "velero", res.Mode)
+	rep.Add(res)
+	var ids []string
+	for _, f := range res.Findings {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
 func TestRun(t *testing.T) {
+	// refusingProxy is an HTTP proxy that answers every CONNECT with status, as a corporate proxy
+	// does for a host it does not allow (403) or for a client without credentials (407).
+	refusingProxy := func(status int) *url.URL {
+		p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodConnect {
+				t.Errorf("the proxy got %s %s, want CONNECT", r.Method, r.URL)
+			}
+			if status == http.StatusProxyAuthRequired {
+				w.Header().Set("Proxy-Authenticate", `Basic realm="corp"`)
+			}
+			http.Error(w, "tunnel not allowed by policy", status)
+		}))
+		t.Cleanup(p.Close)
+		u, _ := url.Parse(p.URL)
+		return u
+	}
 	closedPort := func() string {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -99,6 +133,15 @@ func TestRun(t *testing.T) {
 			proxy := &url.URL{Scheme: "http", Host: closedPort()}
 			c.Transport.Proxy = http.ProxyURL(proxy)
 		}, step: StepProxy, finding: catalog.ProxyFailed.ID},
+		{name: "proxy refuses the CONNECT", config: func(c *Config, _ *probetest.Azure) {
+			c.Transport.Proxy = http.ProxyURL(refusingProxy(http.StatusForbidden))
+		},
+			step: StepProxy, finding: catalog.ProxyFailed.ID},
+		{name: "proxy wants credentials", config: func(c *Config, _ *probetest.Azure) {
+			c.Transport.Proxy = http.ProxyURL(refusingProxy(http.StatusProxyAuthRequired))
+		}, step: StepProxy, finding: catalog.ProxyFailed.ID},
+		{name: "immutability policy refuses the delete", setup: func(f *probetest.Azure) { f.FailOp["delete"] = "BlobImmutableDueToPolicy" },
+			step: StepDelete, finding: catalog.StorageRequestFailed.ID, code: "BlobImmutableDueToPolicy", leftover: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +172,13 @@ func TestRun(t *testing.T) {
 				if tt.code != "" && s.Code != tt.code {
 					t.Errorf("code = %q, want %q", s.Code, tt.code)
 				}
+			}
+			var wantIDs []string
+			if !tt.ok {
+				wantIDs = []string{tt.finding}
+			}
+			if got := reportedIDs(res); !slices.Equal(got, wantIDs) {
+				t.Errorf("reported findings %v, want %v; steps: %s", got, wantIDs, stepNames(res))
 			}
 			f.Mu.Lock()
 			left := len(f.Blobs)
@@ -176,21 +226,49 @@ func TestRunKeepsGoingToDeleteAfterAFailedRead(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
+	// The errors are the values the Go runtime and the Azure SDK return: LookupHost's *net.DNSError,
+	// the *url.Error an HTTP client wraps a failed dial or handshake in, azcore's *ResponseError.
+	entraDNS := &net.DNSError{Err: "no such host", Name: "login.microsoftonline.com", Server: "10.0.0.10:53", IsNotFound: true}
+	tokenURL := "https://login.microsoftonline.com/" + probetest.Tenant + "/oauth2/v2.0/token"
+	storageErr := func(status int, code string) error {
+		req := httptest.NewRequest(http.MethodDelete, "https://labstorage.blob.core.windows.net/velero/aksbackup-probe-x", nil)
+		resp := &http.Response{StatusCode: status, Status: http.StatusText(status), Header: http.Header{}, Request: req,
+			Body: io.NopCloser(strings.NewReader("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>" + code + "</Code><Message>m</Message></Error>"))}
+		if code != "" {
+			resp.Header.Set("x-ms-error-code", code)
+		}
+		return runtime.NewResponseError(resp)
+	}
 	tests := []struct {
 		name string
 		err  error
+		step string
 		want string
 	}{
-		{"blob host does not resolve", &net.DNSError{Err: "no such host", Name: "labstorage.blob.core.windows.net", IsNotFound: true}, catalog.StorageURIInvalid.ID},
-		{"entra host does not resolve", &net.DNSError{Err: "no such host", Name: "login.microsoftonline.com", IsNotFound: true}, catalog.DNSFailed.ID},
-		{"proxy", errors.New(`Get "https://x": proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused`), catalog.ProxyFailed.ID},
-		{"tls", errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"), catalog.TLSFailed.ID},
-		{"timeout", &net.OpError{Op: "dial", Err: timeoutErr{}}, catalog.ExtensionEgressBlocked.ID},
+		{"blob host does not resolve", &net.DNSError{Err: "no such host", Name: "labstorage.blob.core.windows.net", IsNotFound: true}, StepDNS, catalog.StorageURIInvalid.ID},
+		{"entra host does not resolve", entraDNS, StepDNS, catalog.DNSFailed.ID},
+		{"entra host does not resolve for the token request", &url.Error{Op: "Post", URL: tokenURL, Err: &net.OpError{Op: "dial", Net: "tcp", Err: entraDNS}}, StepExchange, catalog.DNSFailed.ID},
+		{"proxy refuses the dial", errors.New(`Get "https://x": proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused`), StepProxy, catalog.ProxyFailed.ID},
+		{"proxy wants credentials for a blob request", storageErr(http.StatusProxyAuthRequired, ""), StepPut, catalog.ProxyFailed.ID},
+		{"tls text", errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"), StepTLS, catalog.TLSFailed.ID},
+		{"certificate of an unknown authority", &url.Error{Op: "Post", URL: tokenURL, Err: &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}}, StepExchange, catalog.TLSFailed.ID},
+		{"not TLS on the other end", tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}, StepTLS, catalog.TLSFailed.ID},
+		{"timeout", &net.OpError{Op: "dial", Err: timeoutErr{}}, StepTCP, catalog.ExtensionEgressBlocked.ID},
+		{"no data role", storageErr(http.StatusForbidden, "AuthorizationPermissionMismatch"), StepPut, catalog.BlobDataRoleMissing.ID},
+		{"storage error the catalog has no entry for", storageErr(http.StatusConflict, "BlobImmutableDueToPolicy"), StepDelete, catalog.StorageRequestFailed.ID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Classify(tt.err, "labstorage.blob.core.windows.net:443", false); got.FindingID != tt.want {
-				t.Errorf("Classify = %q, want %q", got.FindingID, tt.want)
+			got := Classify(tt.err, "labstorage.blob.core.windows.net:443", false)
+			if got.FindingID != tt.want {
+				t.Fatalf("Classify = %q, want %q", got.FindingID, tt.want)
+			}
+			res := &Result{Mode: "local", Target: Target{BSL: "default", Account: "labstorage", Container: "velero"}, Steps: []Step{got.step(tt.step, "")}}
+			if ids := reportedIDs(res); !slices.Equal(ids, []string{tt.want}) {
+				t.Errorf("reported findings %v, want [%s]", ids, tt.want)
+			}
+			if msg := res.Findings[0].Message; !strings.Contains(msg, "step "+tt.step+" failed") {
+				t.Errorf("message %q does not name the step", msg)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,14 @@ func TestVerify(t *testing.T) {
 			var back Result
 			if err := json.Unmarshal(msg, &back); err != nil || len(back.Steps) != len(res.Steps) {
 				t.Errorf("termination message does not round-trip: %v", err)
+			}
+			// The plugin reports the findings of the result it reads back from the termination message.
+			var wantIDs []string
+			if !tt.ok {
+				wantIDs = []string{tt.finding}
+			}
+			if got := reportedIDs(&back); !slices.Equal(got, wantIDs) {
+				t.Errorf("reported findings %v, want %v", got, wantIDs)
 			}
 		})
 	}

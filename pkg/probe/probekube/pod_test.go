@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,18 @@ func verifierResult(t *testing.T, ok bool) string {
 	return string(data)
 }
 
+// reportedIDs returns the IDs of the findings the probe command reports for a verifier run that
+// ended at these steps (probe.Blocked, then Report.Add, which makes each finding from the catalog).
+func reportedIDs(steps ...probe.Step) []string {
+	rep := probe.NewReport("aksbackup.kubectl.io/v1alpha1", "velero", "velero", "cluster")
+	rep.Add(probe.Blocked(probe.Config{RunID: "abc-0123abcd", Mode: "cluster", Target: probe.Target{BSL: "default", Container: "velero"}}, steps...))
+	var ids []string
+	for _, f := range rep.Results[0].Findings {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
 func podGone(t *testing.T, client *fake.Clientset) bool {
 	_, err := client.CoreV1().Pods("velero").Get(context.Background(), testPod().Name, metav1.GetOptions{})
 	return apierrors.IsNotFound(err)
@@ -153,6 +166,11 @@ func TestRunPod(t *testing.T) {
 			}
 			if tt.finding != "" && (run.Step.FindingID != tt.finding || !strings.Contains(run.Step.Detail, tt.detail)) {
 				t.Errorf("pod step = %+v, want %s with %q", run.Step, tt.finding, tt.detail)
+			}
+			if tt.finding != "" {
+				if ids := reportedIDs(run.Step); !slices.Equal(ids, []string{tt.finding}) {
+					t.Errorf("reported findings %v, want [%s]", ids, tt.finding)
+				}
 			}
 			if gone := podGone(t, client); gone == tt.keep {
 				t.Errorf("pod gone = %v with keep = %v", gone, tt.keep)

@@ -24,7 +24,8 @@ type Azure struct {
 	Blobs map[string][]byte // container/name -> data
 	// entraError, when set, is the AADSTS code the token endpoint answers with.
 	EntraError int
-	// FailOp maps an operation (list, put, get, delete, head) to a storage error code.
+	// FailOp maps an operation (list, put, get, delete, head) to a storage error code, sent with
+	// the status Azure sends it with (403 unless failStatus says otherwise).
 	FailOp map[string]string
 	// keepOnDelete leaves blobs in place (a delete that does nothing).
 	KeepOnDelete bool
@@ -86,9 +87,9 @@ func (f *Azure) serveBlob(w http.ResponseWriter, r *http.Request) {
 		op = "list"
 	}
 	if code, ok := f.FailOp[op]; ok {
-		status := 403
-		if code == "ContainerNotFound" {
-			status = 404
+		status, known := failStatus[code]
+		if !known {
+			status = 403
 		}
 		storageErr(w, status, code)
 		return
@@ -136,6 +137,13 @@ func (f *Azure) serveBlob(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(202)
 	}
+}
+
+// failStatus is the HTTP status Blob Storage sends with an error code, where it is not 403.
+var failStatus = map[string]int{
+	"ContainerNotFound": 404,
+	// Immutability (a time-based retention or legal hold) refuses a delete with 409.
+	"BlobImmutableDueToPolicy": 409,
 }
 
 type xmlBlob struct {
