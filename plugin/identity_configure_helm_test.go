@@ -77,7 +77,9 @@ const (
 	spacesHelmLine    = `helm upgrade spaces oci://xpkg.upbound.io/spaces-artifacts/spaces -n upbound-system --reuse-values --set-string ` + spacesClientIDSet + ` --set-string ` + spacesLabelSet
 	veleroHelmLine    = `helm upgrade velero vmware-tanzu/velero -n velero --reuse-values ` +
 		`--set-string 'serviceAccount.server.annotations.azure\.workload\.identity/client-id=` + clientID + `' ` +
-		`--set-string 'podLabels.azure\.workload\.identity/use=true'`
+		`--set-string 'podLabels.azure\.workload\.identity/use=true' ` +
+		// The chart's node-agent DaemonSet (file-system backups, data mover) has its own pod labels.
+		`--set-string 'nodeAgent.podLabels.azure\.workload\.identity/use=true'`
 )
 
 func spacesValues(clientID string) map[string]any {
@@ -135,6 +137,7 @@ func TestConfigureHelmValuesFile(t *testing.T) {
 		{profile: "velero", ns: "velero", want: map[string]any{
 			"serviceAccount": map[string]any{"server": map[string]any{"annotations": map[string]any{"azure.workload.identity/client-id": clientID}}},
 			"podLabels":      map[string]any{"azure.workload.identity/use": "true"},
+			"nodeAgent":      map[string]any{"podLabels": map[string]any{"azure.workload.identity/use": "true"}},
 		}},
 	}
 	for _, tc := range tests {

@@ -6,13 +6,16 @@ import (
 )
 
 // HelmSettings are the chart values that carry the wiring: the client ID (and tenant ID)
-// annotations of the service account, and the pod label the webhook acts on.
+// annotations of the service account, and the pod label the webhook acts on, on every workload's pods.
 func HelmSettings(h *profile.HelmValues, clientID, tenantID string) []helmvalues.Setting {
 	settings := []helmvalues.Setting{{Map: h.ServiceAccountAnnotations, Key: AnnotationClientID, Value: clientID}}
 	if tenantID != "" {
 		settings = append(settings, helmvalues.Setting{Map: h.ServiceAccountAnnotations, Key: AnnotationTenantID, Value: tenantID})
 	}
-	return append(settings, helmvalues.Setting{Map: h.PodLabels, Key: LabelUse, Value: "true"})
+	for _, labels := range h.PodLabels {
+		settings = append(settings, helmvalues.Setting{Map: labels, Key: LabelUse, Value: "true"})
+	}
+	return settings
 }
 
 // HelmRelease is where a profile's values go: the names given in override, else the profile's

@@ -66,7 +66,8 @@ type Pair struct {
 // survive a `helm upgrade`.
 type HelmValues struct {
 	ServiceAccountAnnotations string
-	PodLabels                 string
+	// PodLabels are the chart maps of pod labels, one per workload of the profile that the chart runs.
+	PodLabels []string
 	// Chart is the chart reference for the printed helm upgrade line.
 	Chart string
 	// ReleaseNamespace is where the release lives when that is not the profile's namespace.
@@ -123,8 +124,9 @@ var builtIn = []Profile{
 			{ServiceAccount: "velero", Workload: Deployment("velero"), StorageContainer: "velero"},
 			{ServiceAccount: "velero", Workload: Workload{Kind: KindDaemonSet, Name: "node-agent"}},
 		},
+		// The chart's node-agent DaemonSet takes its own pod labels (nodeAgent.podLabels), not podLabels.
 		HelmRelease: "velero",
-		Helm:        &HelmValues{ServiceAccountAnnotations: "serviceAccount.server.annotations", PodLabels: "podLabels", Chart: "vmware-tanzu/velero"},
+		Helm:        &HelmValues{ServiceAccountAnnotations: "serviceAccount.server.annotations", PodLabels: []string{"podLabels", "nodeAgent.podLabels"}, Chart: "vmware-tanzu/velero"},
 		Owner:       "the velero Helm release; a helm upgrade reverts live patches",
 	},
 	{
@@ -135,7 +137,7 @@ var builtIn = []Profile{
 		HelmRelease: "spaces",
 		Helm: &HelmValues{
 			ServiceAccountAnnotations: "controlPlanes.mxpController.serviceAccount.annotations",
-			PodLabels:                 "controlPlanes.mxpController.pod.customLabels",
+			PodLabels:                 []string{"controlPlanes.mxpController.pod.customLabels"},
 			Chart:                     "oci://xpkg.upbound.io/spaces-artifacts/spaces",
 			ReleaseNamespace:          "upbound-system",
 		},
