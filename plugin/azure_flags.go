@@ -27,15 +27,24 @@ type azureFlags struct {
 
 // newAzureClient builds the ARM client from the flags; tests replace it with a fake.
 var newAzureClient = func(f *azureFlags) (azure.Client, error) {
-	cloud, err := azure.ResolveCloud(f.Cloud, f.CloudConfig)
+	opts, err := f.clientOptions()
 	if err != nil {
 		return nil, err
 	}
+	return azure.NewClient(opts)
+}
+
+// clientOptions are the cloud and credential every ARM client of a command is built with.
+func (f *azureFlags) clientOptions() (azure.Options, error) {
+	cloud, err := azure.ResolveCloud(f.Cloud, f.CloudConfig)
+	if err != nil {
+		return azure.Options{}, err
+	}
 	cred, err := azure.NewCredential(f.Credential, cloud, policy.ClientOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("building the Azure credential: %w", err)
+		return azure.Options{}, fmt.Errorf("building the Azure credential: %w", err)
 	}
-	return azure.NewClient(azure.Options{Cloud: cloud, Credential: cred})
+	return azure.Options{Cloud: cloud, Credential: cred}, nil
 }
 
 func (f *azureFlags) AddFlags(cmd *cobra.Command) {

@@ -49,8 +49,7 @@ func NewClient(o Options) (Client, error) {
 	if o.Credential == nil {
 		return nil, errors.New("azure: a credential is required")
 	}
-	opts := &arm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: o.Cloud.sdkConfig(), Retry: o.Retry, Transport: o.Transport,
-		Telemetry: policy.TelemetryOptions{ApplicationID: "kubectl-aksbackup"}, PerRetryPolicies: []policy.Policy{countRequests{}}}}
+	opts := clientOptions(o)
 	generic, err := arm.NewClient("kubectl-aksbackup", "v1.0.0", o.Credential, opts)
 	if err != nil {
 		return nil, fmt.Errorf("building the ARM client: %w", err)
