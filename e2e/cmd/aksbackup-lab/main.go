@@ -292,9 +292,18 @@ func azure(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.ARMAudience, "arm-audience", "", "the only token audience ARM accepts on its loopback address (custom cloud; default: any https://management.* audience)")
 	fs.StringVar(&cfg.StorageSuffix, "storage-suffix", "", "storage suffix of the blob endpoints ARM reports to public-host clients (default core.windows.net)")
 	alsoListen := fs.String("also-listen", "", "comma-separated addresses to listen on besides 127.0.0.1 (the lab bridge's gateway)")
+	var extraClusters stringList
+	fs.Var(&extraClusters, "extra-cluster", "NAME=ISSUER_URL of another AKS cluster of the lab subscription (repeatable): the lab's extra API servers")
 	_ = fs.Parse(args)
 	if *alsoListen != "" {
 		cfg.AlsoListen = strings.Split(*alsoListen, ",")
+	}
+	for _, v := range extraClusters {
+		c, err := azurelab.ParseExtraCluster(v)
+		if err != nil {
+			return err
+		}
+		cfg.ExtraClusters = append(cfg.ExtraClusters, c)
 	}
 	secret, err := os.ReadFile(secretFile)
 	if err != nil {

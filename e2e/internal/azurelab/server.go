@@ -43,6 +43,8 @@ type Config struct {
 	// AlsoListen are addresses each double listens on besides 127.0.0.1, on the same ports: the lab
 	// bridge's gateway, which pods on the lab's real node reach.
 	AlsoListen []string
+	// ExtraClusters are the subscription's other AKS clusters, kept across scenarios.
+	ExtraClusters []ManagedCluster
 }
 
 // Run serves ARM and Entra until ctx ends. The ARM server also answers the lab's own endpoints:
@@ -58,6 +60,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	state.ExtraClusters = cfg.ExtraClusters
 	store := &Store{s: state}
 	httpClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	entra := &Entra{Store: store, BaseURL: fmt.Sprintf("https://127.0.0.1:%d/", cfg.EntraPort), FetchJWKS: jwksFetcher(httpClient, cfg.Issuer), ARMAudience: cfg.ARMAudience}
@@ -79,6 +82,7 @@ func Run(ctx context.Context, cfg Config) error {
 			http.Error(w, err.Error(), 400)
 			return
 		}
+		next.ExtraClusters = cfg.ExtraClusters
 		store.With(func(s *State) { *s = *next })
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -115,6 +115,36 @@ type State struct {
 	Writes []string `json:"writes"`
 	// VeleroCredentials are the federated credentials of Velero's own identity (velero.go).
 	VeleroCredentials []Credential `json:"veleroCredentials"`
+	// ExtraClusters are the subscription's AKS clusters besides lab-aks: the lab's extra API servers,
+	// which scenarios keep (they are the lab's topology, not a scenario's).
+	ExtraClusters []ManagedCluster `json:"extraClusters,omitempty"`
+}
+
+// ManagedCluster is another AKS cluster of the lab subscription, backed by one of the lab's extra
+// API servers (its issuer); the extension is installed and Succeeded on each.
+type ManagedCluster struct {
+	Name              string `json:"name"`
+	ResourceGroup     string `json:"resourceGroup"`
+	Location          string `json:"location"`
+	Issuer            string `json:"issuer"`
+	OIDCIssuerEnabled bool   `json:"oidcIssuerEnabled"`
+	WorkloadIdentity  bool   `json:"workloadIdentity"`
+	ExtensionState    string `json:"extensionState"`
+}
+
+// ID is the cluster's ARM ID.
+func (c ManagedCluster) ID() string {
+	return "/subscriptions/" + Subscription + "/resourceGroups/" + c.ResourceGroup + "/providers/Microsoft.ContainerService/managedClusters/" + c.Name
+}
+
+// ParseExtraCluster reads NAME=ISSUER (the azure command's --extra-cluster) into a cluster of the lab
+// resource group with OIDC, workload identity and a Succeeded extension.
+func ParseExtraCluster(v string) (ManagedCluster, error) {
+	name, issuer, ok := strings.Cut(v, "=")
+	if !ok || name == "" || issuer == "" {
+		return ManagedCluster{}, fmt.Errorf("--extra-cluster %q: want NAME=ISSUER_URL", v)
+	}
+	return ManagedCluster{Name: name, ResourceGroup: ResourceGroup, Location: "eastus", Issuer: issuer, OIDCIssuerEnabled: true, WorkloadIdentity: true, ExtensionState: "Succeeded"}, nil
 }
 
 // Store guards the state.

@@ -63,6 +63,8 @@ type State struct {
 	Cloud         string `json:"cloud,omitempty"`
 	StorageSuffix string `json:"storageSuffix,omitempty"`
 	ARMAudience   string `json:"armAudience,omitempty"`
+	// ExtraClusters are the fleet's other API servers (extra.go), each a context of the kubeconfig.
+	ExtraClusters []ExtraCluster `json:"extraClusters,omitempty"`
 }
 
 // StateFile is the path of lab.json in a lab directory.

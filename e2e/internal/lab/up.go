@@ -18,7 +18,6 @@ import (
 
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -139,6 +138,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return fail(fmt.Errorf("etcd did not become healthy: %w", err))
 	}
 	fmt.Fprintf(o.Log, "etcd ready on %s\n", etcdURL)
+	// The fleet's other clusters boot beside the main API server (extra.go).
+	if err := startExtraAPIServers(s, bin, etcdURL); err != nil {
+		return fail(err)
+	}
 
 	s.APIServerURL = fmt.Sprintf("https://127.0.0.1:%d", p["apiserver"])
 	s.IssuerURL = s.APIServerURL
@@ -233,6 +236,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	azureArgs := []string{"azure", "--arm-port=" + strconv.Itoa(p["arm"]), "--entra-port=" + strconv.Itoa(p["entra"]),
 		"--cert=" + at("webhook.crt"), "--key=" + at("webhook.key"), "--ca=" + s.CAFile, "--issuer=" + s.IssuerURL,
 		"--tenant-id=" + TenantID, "--admin-secret-file=" + s.AdminSecretFile, "--imds-port=" + strconv.Itoa(p["imds"])}
+	for _, c := range s.ExtraClusters {
+		azureArgs = append(azureArgs, "--extra-cluster="+c.Name+"="+c.IssuerURL)
+	}
 	if o.Cloud.Name == CloudCustom.Name {
 		azureArgs = append(azureArgs, "--arm-audience="+o.Cloud.ARMAudience, "--storage-suffix="+o.Cloud.StorageSuffix)
 	}
@@ -298,6 +304,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := configureCluster(ctx, client, s); err != nil {
 		return fail(err)
 	}
+	if err := configureExtraClusters(ctx, s); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(o.Log, "extra clusters %s and %s ready (contexts of the same name)\n", EastCluster, WestCluster)
 	if s.PIDs["velero"] != 0 {
 		if err := waitHTTP(ctx, nil, fmt.Sprintf("http://127.0.0.1:%d/healthz", p["velero"]), "", 30*time.Second); err != nil {
 			return fail(fmt.Errorf("velero double did not start: %w", err))
@@ -402,11 +412,18 @@ func writeKubeconfig(s *State) error {
 	if err != nil {
 		return err
 	}
-	user := "clusterUser_" + ResourceGroup + "_" + ClusterName
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters[ClusterName] = &clientcmdapi.Cluster{Server: s.APIServerURL, CertificateAuthorityData: ca}
-	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(string(token))}
-	cfg.Contexts[ClusterName] = &clientcmdapi.Context{Cluster: ClusterName, AuthInfo: user, Namespace: "default"}
+	// The fleet's extra clusters are contexts of the same file, as repeated get-credentials calls make.
+	servers := map[string]string{ClusterName: s.APIServerURL}
+	for _, c := range s.ExtraClusters {
+		servers[c.Name] = c.APIServerURL
+	}
+	for name, server := range servers {
+		user := "clusterUser_" + ResourceGroup + "_" + name
+		cfg.Clusters[name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
+		cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: strings.TrimSpace(string(token))}
+		cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: user, Namespace: "default"}
+	}
 	cfg.CurrentContext = ClusterName
 	s.Kubeconfig = filepath.Join(s.Dir, "kubeconfig")
 	return clientcmd.WriteToFile(*cfg, s.Kubeconfig)
@@ -434,12 +451,8 @@ func writeKwokConfig(binDir, dir string) (string, error) {
 
 func configureCluster(ctx context.Context, client kubernetes.Interface, s *State) error {
 	// AKS publishes its OIDC discovery document publicly; so does the lab's issuer.
-	if _, err := client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "lab-anonymous-oidc-discovery"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "system:service-account-issuer-discovery"},
-		Subjects:   []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "Group", Name: "system:unauthenticated"}},
-	}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("OIDC discovery binding: %w", err)
+	if err := publishOIDCDiscovery(ctx, client); err != nil {
+		return err
 	}
 	ca, err := os.ReadFile(s.CAFile)
 	if err != nil {
