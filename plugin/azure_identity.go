@@ -65,6 +65,8 @@ type profileAzure struct {
 	ClientID string
 	// Annotated are the profile's service accounts' client-id annotations, by account.
 	Annotated map[string]string
+	// CredentialsResourceGroup is AZURE_RESOURCE_GROUP of Velero's credentials secret ("" when unread).
+	CredentialsResourceGroup string
 }
 
 // annotatedClientIDs reads the client-id annotations from a snapshot.
@@ -91,6 +93,9 @@ func (pa profileAzure) gather(ctx context.Context, azc azure.Client, target azur
 		req.IdentityName, req.IdentityResourceGroup, req.IdentitySubscription = pa.Identity.Name, pa.Identity.ResourceGroup, pa.Identity.Subscription
 		if req.Location, err = azureLocation(ctx, factory, pa.Profile.Namespace); err != nil {
 			return nil, err
+		}
+		if req.Location != nil {
+			req.Location.CredentialsResourceGroup = pa.CredentialsResourceGroup
 		}
 	}
 	return gatherAzureFor(ctx, azc, target, client, req)

@@ -111,16 +111,16 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		return kube.Explain(err, o.Factory.Host())
 	}
 	st := identity.Analyze(o.profile, snap)
+	var creds velerocreds.Result
 	if o.profile.Name == "velero" {
-		// Judged by its key names only; the values are never read into the report.
-		fs, note, err := velerocreds.Check(ctx, o.client, o.profile.Namespace, len(st.AnnotatedClientIDs()) > 0)
-		if err != nil {
+		// Judged by its key names only; of the values, only the resource group name is read.
+		if creds, err = velerocreds.Check(ctx, o.client, o.profile.Namespace, len(st.AnnotatedClientIDs()) > 0); err != nil {
 			return kube.Explain(err, o.Factory.Host())
 		}
-		if note != "" {
-			fmt.Fprintf(o.ErrOut, "Warning: %s\n", note)
+		if creds.Note != "" {
+			fmt.Fprintf(o.ErrOut, "Warning: %s\n", creds.Note)
 		}
-		st.AddFindings(fs...)
+		st.AddFindings(creds.Findings...)
 	}
 	switch {
 	case o.checkAzure:
@@ -128,7 +128,7 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		pa := profileAzure{Profile: o.profile, Azure: &o.Azure, Identity: o.Identity, Annotated: annotatedClientIDs(o.profile, snap)}
+		pa := profileAzure{Profile: o.profile, Azure: &o.Azure, Identity: o.Identity, Annotated: annotatedClientIDs(o.profile, snap), CredentialsResourceGroup: creds.ResourceGroup}
 		facts, err := pa.gather(ctx, azc, o.azureTarget, o.client, o.Factory)
 		if err != nil {
 			return err

@@ -28,6 +28,9 @@ type Location struct {
 	Name   string
 	Bucket string
 	Config map[string]string
+	// CredentialsResourceGroup is AZURE_RESOURCE_GROUP of the credentials file, which Velero uses
+	// when Config has no resourceGroup.
+	CredentialsResourceGroup string
 }
 
 // Request says what Gather reads besides the cluster.
@@ -65,7 +68,11 @@ func SettingsFromLocation(l *Location) StorageSettings {
 		}
 		return ""
 	}
-	return StorageSettings{Container: l.Bucket, Account: get("storageAccount"), ResourceGroup: get("resourceGroup"),
+	rg := get("resourceGroup")
+	if rg == "" {
+		rg = l.CredentialsResourceGroup
+	}
+	return StorageSettings{Container: l.Bucket, Account: get("storageAccount"), ResourceGroup: rg,
 		SubscriptionID: get("subscriptionId"), UseAAD: get("useAAD"), AccountURI: get("storageAccountURI")}
 }
 

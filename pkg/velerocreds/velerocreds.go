@@ -1,5 +1,6 @@
 // Package velerocreds checks Velero's credentials secret for workload identity by its key names only:
-// no value is ever returned, printed or logged.
+// no value is ever returned, printed or logged, except AZURE_RESOURCE_GROUP's, a resource group name
+// (not a secret) that Velero uses when the BackupStorageLocation names none.
 package velerocreds
 
 import (
@@ -7,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -25,14 +27,28 @@ const (
 )
 
 // required are the keys velero-plugin-for-microsoft-azure reads from the file for workload identity.
-var required = []string{"AZURE_SUBSCRIPTION_ID", "AZURE_RESOURCE_GROUP", "AZURE_CLOUD_NAME"}
+var required = []string{"AZURE_SUBSCRIPTION_ID", ResourceGroupKey, "AZURE_CLOUD_NAME"}
 
 // secretKeys make the SDK's credential chain pick a secret over the federated token.
 var secretKeys = []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD"}
 
+// ResourceGroupKey is the credentials file's resource group: Velero's fallback for the storage
+// account's resource group when the BSL config has no resourceGroup.
+const ResourceGroupKey = "AZURE_RESOURCE_GROUP"
+
 // Keys returns the names set in an env-style credentials file (KEY=VALUE lines, # comments).
 func Keys(file []byte) map[string]bool {
 	keys := map[string]bool{}
+	for name := range entries(file) {
+		keys[name] = true
+	}
+	return keys
+}
+
+// entries reads an env-style file as Velero's godotenv does: KEY=VALUE lines, an optional export,
+// # comments, quoted values. Only names, and the resource group, leave this package.
+func entries(file []byte) map[string]string {
+	out := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(file))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -40,11 +56,39 @@ func Keys(file []byte) map[string]bool {
 			continue
 		}
 		name, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
-		if ok && strings.TrimSpace(value) != "" {
-			keys[strings.TrimSpace(name)] = true
+		value = unquote(strings.TrimSpace(value))
+		if ok && value != "" {
+			out[strings.TrimSpace(name)] = value
 		}
 	}
-	return keys
+	return out
+}
+
+// unquote takes a quoted value's text, or an unquoted value's text before a " #" comment.
+func unquote(v string) string {
+	if v != "" && (v[0] == '"' || v[0] == '\'') {
+		if end := strings.IndexByte(v[1:], v[0]); end >= 0 {
+			return v[1 : 1+end]
+		}
+		return v
+	}
+	if i := strings.Index(v, " #"); i >= 0 {
+		v = v[:i]
+	}
+	return strings.TrimSpace(v)
+}
+
+// resourceGroupName is what ARM accepts as a resource group name: up to 90 letters, digits,
+// underscores, hyphens, periods and parentheses, not ending in a period.
+var resourceGroupName = regexp.MustCompile(`^[\p{L}\p{N}_().-]{0,89}[\p{L}\p{N}_()-]$`)
+
+// ResourceGroup is the file's AZURE_RESOURCE_GROUP; "" when it is unset or is not a resource group
+// name (then it is never shown).
+func ResourceGroup(file []byte) string {
+	if rg := entries(file)[ResourceGroupKey]; resourceGroupName.MatchString(rg) {
+		return rg
+	}
+	return ""
 }
 
 // Judge turns the key names of the credentials file into findings; workloadIdentity says whether the
@@ -78,18 +122,28 @@ func Judge(namespace string, keys map[string]bool, workloadIdentity bool) []find
 	return fs
 }
 
+// Result is what Check learned from the secret.
+type Result struct {
+	Findings []findings.Finding
+	// Note says why the secret was not checked ("" when it was).
+	Note string
+	// ResourceGroup is the file's AZURE_RESOURCE_GROUP (see ResourceGroup).
+	ResourceGroup string
+}
+
 // Check reads the secret and judges it. A secret the caller may not read is a note, not a finding.
-func Check(ctx context.Context, client kubernetes.Interface, namespace string, workloadIdentity bool) (fs []findings.Finding, note string, err error) {
+func Check(ctx context.Context, client kubernetes.Interface, namespace string, workloadIdentity bool) (Result, error) {
 	s, err := client.CoreV1().Secrets(namespace).Get(ctx, Secret, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return []findings.Finding{catalog.VeleroCredentialsMissing.New("secret/"+namespace+"/"+Secret,
+		return Result{Findings: []findings.Finding{catalog.VeleroCredentialsMissing.New("secret/"+namespace+"/"+Secret,
 			fmt.Sprintf("namespace %s has no secret %s", namespace, Secret),
-			fmt.Sprintf("kubectl create secret generic %s -n %s --from-file=%s=<credentials file>", Secret, namespace, Key))}, "", nil
+			fmt.Sprintf("kubectl create secret generic %s -n %s --from-file=%s=<credentials file>", Secret, namespace, Key))}}, nil
 	case apierrors.IsForbidden(err):
-		return nil, fmt.Sprintf("the credentials secret %s was not checked: you may not get secrets in namespace %s", Secret, namespace), nil
+		return Result{Note: fmt.Sprintf("the credentials secret %s was not checked: you may not get secrets in namespace %s", Secret, namespace)}, nil
 	case err != nil:
-		return nil, "", fmt.Errorf("reading secret %s/%s: %w", namespace, Secret, err)
+		return Result{}, fmt.Errorf("reading secret %s/%s: %w", namespace, Secret, err)
 	}
-	return Judge(namespace, Keys(s.Data[Key]), workloadIdentity), "", nil
+	file := s.Data[Key]
+	return Result{Findings: Judge(namespace, Keys(file), workloadIdentity), ResourceGroup: ResourceGroup(file)}, nil
 }

@@ -48,9 +48,13 @@ func TestCheck(t *testing.T) {
 					return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, Secret, errors.New("no"))
 				})
 			}
-			fs, note, err := Check(context.Background(), client, "velero", tc.wi)
+			res, err := Check(context.Background(), client, "velero", tc.wi)
 			if err != nil {
 				t.Fatal(err)
+			}
+			fs, note := res.Findings, res.Note
+			if wantRG := map[bool]string{true: "rg"}[strings.Contains(tc.file, "AZURE_RESOURCE_GROUP=rg")]; res.ResourceGroup != wantRG {
+				t.Errorf("resource group %q, want %q", res.ResourceGroup, wantRG)
 			}
 			var ids []string
 			for _, f := range fs {
@@ -62,6 +66,31 @@ func TestCheck(t *testing.T) {
 			doc, _ := json.Marshal(fs)
 			if strings.Contains(string(doc), secretValue) || strings.Contains(note, secretValue) {
 				t.Fatalf("the secret's value reached the findings: %s", doc)
+			}
+		})
+	}
+}
+
+func TestResourceGroup(t *testing.T) {
+	tests := []struct{ name, file, want string }{
+		{"plain", "AZURE_SUBSCRIPTION_ID=x\nAZURE_RESOURCE_GROUP=velero-rg\n", "velero-rg"},
+		{"export, double quotes and CRLF", "export AZURE_RESOURCE_GROUP=\"Backup.RG(prod)_1\"\r\n", "Backup.RG(prod)_1"},
+		{"single quotes and a comment", "AZURE_RESOURCE_GROUP='rg-1' # the storage account's group\n", "rg-1"},
+		{"unquoted with a comment", "AZURE_RESOURCE_GROUP = rg-2 # note\n", "rg-2"},
+		{"commented out", "# AZURE_RESOURCE_GROUP=old-rg\n", ""},
+		{"empty", "AZURE_RESOURCE_GROUP=\n", ""},
+		{"empty quotes", `AZURE_RESOURCE_GROUP=""` + "\n", ""},
+		// Not a resource group name: never returned, so a value pasted into the wrong key never shows.
+		{"a secret in the wrong key", "AZURE_RESOURCE_GROUP=" + secretValue + "=\n", ""},
+		{"ends in a period", "AZURE_RESOURCE_GROUP=rg.\n", ""},
+		{"too long", "AZURE_RESOURCE_GROUP=" + strings.Repeat("r", 91) + "\n", ""},
+		{"longest", "AZURE_RESOURCE_GROUP=" + strings.Repeat("r", 90) + "\n", strings.Repeat("r", 90)},
+		{"unset", "AZURE_SUBSCRIPTION_ID=x\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ResourceGroup([]byte(tc.file)); got != tc.want {
+				t.Errorf("ResourceGroup = %q, want %q", got, tc.want)
 			}
 		})
 	}
