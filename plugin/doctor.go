@@ -33,7 +33,7 @@ type DoctorOptions struct {
 	Factory kube.Factory
 	Profile profileFlags
 	Azure   azureFlags
-	Output  string
+	Print   *output.PrintFlags
 	Timeout time.Duration
 	VaultID string
 	Probe   bool
@@ -51,6 +51,8 @@ type DoctorOptions struct {
 	Parallel    int
 
 	cmd     *cobra.Command
+	printer *output.Printer
+	// format is the printer's format, for the fleet table (doctor_fleet.go).
 	format  output.Format
 	profile profile.Profile
 	client  kubernetes.Interface
@@ -59,7 +61,8 @@ type DoctorOptions struct {
 
 // NewDoctorCommand builds `kubectl aksbackup doctor`.
 func NewDoctorCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &DoctorOptions{IOStreams: streams, Factory: factory}
+	o := &DoctorOptions{IOStreams: streams, Factory: factory, Print: output.NewPrintFlags().WithWide().
+		WithoutName("doctor reports checks and findings, not Kubernetes objects; identity status -o name lists the objects")}
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Run every check at once and name the broken link first",
@@ -85,7 +88,7 @@ Exit codes: 0 healthy, 1 findings, 2 doctor could not run (bad input, API server
 	o.cmd = cmd
 	o.Profile.AddFlags(cmd)
 	o.Azure.AddFlags(cmd)
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print.AddFlags(cmd)
 	addTimeoutFlag(cmd, &o.Timeout, 3*time.Minute, "Bounds the whole run, every check included")
 	cmd.Flags().StringVar(&o.VaultID, "vault-id", "", "ARM ID of the backup vault, to check its Trusted Access binding")
 	cmd.Flags().BoolVar(&o.Probe, "probe", false, "Also write, read and delete a test blob as the component (see probe)")
@@ -99,6 +102,7 @@ Exit codes: 0 healthy, 1 findings, 2 doctor could not run (bad input, API server
 	cmd.Flags().StringSliceVar(&o.Contexts, "contexts", nil, "Run doctor on each of these kubeconfig contexts (comma-separated) and print one row per cluster")
 	cmd.Flags().BoolVar(&o.AllContexts, "all-contexts", false, "Run doctor on every context of the kubeconfig")
 	cmd.Flags().IntVar(&o.Parallel, "parallel", 4, "With --contexts/--all-contexts: how many clusters to check at once")
+	o.addFleetGraphFlags(cmd) // --fleet (doctor_fleet.go)
 	return cmd
 }
 
@@ -120,8 +124,10 @@ func (o *DoctorOptions) Complete(*cobra.Command, []string) error {
 func (o *DoctorOptions) Validate() error {
 	var errs []error
 	var err error
-	if o.format, err = output.ParseFormat(o.Output); err != nil {
+	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		errs = append(errs, err)
+	} else {
+		o.format = o.printer.Format()
 	}
 	if err := validateTimeout(o.Timeout); err != nil {
 		errs = append(errs, err)
@@ -142,7 +148,7 @@ func (o *DoctorOptions) Validate() error {
 	if !o.Fix && (o.DryRun != "none" || o.Yes) {
 		errs = append(errs, errors.New("--dry-run and --yes go with --fix"))
 	}
-	if o.Fix && o.format.Structured() {
+	if o.Fix && o.printer != nil && !o.printer.Human() {
 		errs = append(errs, errors.New("--fix prints the plan and the report before and after as text: drop -o"))
 	}
 	if o.fleet() {
@@ -154,6 +160,9 @@ func (o *DoctorOptions) Validate() error {
 		}
 		if len(o.Contexts) > 0 && o.AllContexts {
 			errs = append(errs, errors.New("give --contexts or --all-contexts, not both"))
+		}
+		if o.printer != nil && o.printer.Format() != output.Table && !o.format.Structured() {
+			errs = append(errs, fmt.Errorf("with --contexts/--all-contexts, -o takes json or yaml (got %q): the fleet table has no extra columns; pipe -o json to jq for one field", o.Print.Output))
 		}
 		if o.Parallel < 1 {
 			errs = append(errs, fmt.Errorf("--parallel must be at least 1, got %d", o.Parallel))
@@ -190,10 +199,10 @@ func (o *DoctorOptions) Run(ctx context.Context) error {
 	if o.Fix {
 		return o.fix(ctx, rep)
 	}
-	if o.format.Structured() {
-		err = output.Write(o.Out, o.format, rep)
+	if o.printer.Structured() {
+		err = o.printer.PrintDocument(o.Out, rep)
 	} else {
-		err = doctor.WriteText(o.Out, rep, findings.TextOptions{Color: output.ColorEnabled(o.Out)})
+		err = doctor.WriteText(o.Out, rep, findings.TextOptions{Color: output.ColorEnabled(o.Out), Wide: o.printer.Wide()})
 	}
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -30,15 +31,23 @@ type fixer struct {
 func (o *DoctorOptions) fixersFor(rep *doctor.Report) ([]fixer, []findings.Finding) {
 	configure := fixer{name: "identity configure", newCmd: NewIdentityCommand, args: []string{"configure"}}
 	trusted := fixer{name: "trusted-access create", newCmd: NewTrustedAccessCommand, args: []string{"create", "--vault-id", o.VaultID}}
+	// The federation and role checks show identity status's findings, which configure repairs; the
+	// same suffix from another check (trusted-access's backup-role-missing) is not configure's.
+	shownBy := map[string][]string{}
+	for _, c := range rep.Checks {
+		for _, id := range c.Findings {
+			shownBy[id] = append(shownBy[id], c.ID)
+		}
+	}
 	var manual []findings.Finding
 	for _, f := range rep.Findings {
 		if f.Severity != findings.SeverityError || len(f.CausedBy) > 0 {
 			continue
 		}
-		switch view := azureView(f.ID); {
+		switch {
 		case f.ID == "trusted-access-missing" && o.VaultID != "":
 			trusted.fixes = appendOnce(trusted.fixes, f.ID)
-		case configurable[f.ID] || view == checkFederation || view == checkRoles:
+		case configurable[f.ID] || slices.Contains(shownBy[f.ID], checkFederation) || slices.Contains(shownBy[f.ID], checkRoles):
 			configure.fixes = appendOnce(configure.fixes, f.ID)
 		default:
 			manual = append(manual, f)
@@ -131,7 +140,7 @@ func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
 		return err
 	}
 	fmt.Fprintf(o.Out, "\nBefore: %s\nAfter:  %s\n\n", output.Line(before.Line()), output.Line(after.Line()))
-	if err := doctor.WriteText(o.Out, after, findings.TextOptions{Color: output.ColorEnabled(o.Out)}); err != nil {
+	if err := doctor.WriteText(o.Out, after, findings.TextOptions{Color: output.ColorEnabled(o.Out), Wide: o.printer.Wide()}); err != nil {
 		return err
 	}
 	return doctorExit(after)

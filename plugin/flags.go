@@ -15,11 +15,6 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 )
 
-func addOutputFlag(cmd *cobra.Command, target *string, defaultValue string) {
-	cmd.Flags().StringVarP(target, "output", "o", defaultValue, "Output format: "+strings.Join(output.Formats, "|"))
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(output.Formats, cobra.ShellCompDirectiveNoFileComp))
-}
-
 // profileFlags selects the backup component: a built-in profile or explicit pairs.
 type profileFlags struct {
 	Name            string

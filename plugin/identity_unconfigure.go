@@ -37,9 +37,9 @@ type IdentityUnconfigureOptions struct {
 	DryRun     string
 	SkipPhases []string
 	WaitFlags  waitFlags
-	Output     string
+	Print      *output.PrintFlags
 
-	format      output.Format
+	printer     *output.Printer
 	dryRun      dryRunMode
 	skip        map[string]bool
 	profile     profile.Profile
@@ -66,7 +66,8 @@ type UnconfigureResult struct {
 
 // NewIdentityUnconfigureCommand builds `kubectl aksbackup identity unconfigure`.
 func NewIdentityUnconfigureCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &IdentityUnconfigureOptions{IOStreams: streams, Factory: factory, now: time.Now}
+	o := &IdentityUnconfigureOptions{IOStreams: streams, Factory: factory, now: time.Now, Print: output.NewPrintFlags().
+		WithoutWide("the plan table has no extra columns").WithoutName("unconfigure prints a plan; identity status -o name lists the objects")}
 	var phaseHelp []string
 	for _, ph := range unconfigurePhases() {
 		phaseHelp = append(phaseHelp, fmt.Sprintf("  %-20s %s", ph.Name, ph.Description))
@@ -106,7 +107,7 @@ nothing.`,
 	cmd.Flags().StringSliceVar(&o.SkipPhases, "skip-phases", nil, "Phases to skip (comma-separated): "+unconfigurePhaseNames())
 	addDryRunFlag(cmd, &o.DryRun)
 	o.WaitFlags.AddFlags(cmd, "Bounds the reads and checks before the plan, and again applying the changes and waiting for the rollouts")
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print.AddFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("skip-phases", cobra.FixedCompletions(strings.Split(unconfigurePhaseNames(), ", "), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -159,14 +160,14 @@ func (o *IdentityUnconfigureOptions) Validate() error {
 	if o.skip, err = plan.ParseSkip(unconfigurePhases(), o.SkipPhases); err != nil {
 		errs = append(errs, err)
 	}
-	if o.format, err = output.ParseFormat(o.Output); err != nil {
+	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := o.WaitFlags.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if o.format.Structured() && !o.Yes && o.dryRun == dryRunNone {
-		errs = append(errs, errors.New("-o json|yaml cannot prompt for confirmation: add --yes or --dry-run"))
+	if o.printer != nil && o.printer.Structured() && !o.Yes && o.dryRun == dryRunNone {
+		errs = append(errs, fmt.Errorf("-o %s cannot prompt for confirmation: add --yes or --dry-run", o.Print.Output))
 	}
 	return errors.Join(errs...)
 }
@@ -186,13 +187,13 @@ func (o *IdentityUnconfigureOptions) Run(ctx context.Context) error {
 		return timedOut(prepareCtx, err, limit)
 	}
 	up := result.Plan
-	table := !o.format.Structured()
+	table := !o.printer.Structured()
 	for _, w := range up.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", output.Line(w))
 	}
 	if up.Empty() {
 		if !table {
-			return output.Write(o.Out, o.format, result)
+			return o.printer.PrintDocument(o.Out, result)
 		}
 		fmt.Fprintf(o.Out, "No changes: nothing configure created for client ID %s is left in namespace %s or in Azure.\n", result.ClientID, o.profile.Namespace)
 		if len(up.Changes) > 0 {
@@ -213,7 +214,7 @@ func (o *IdentityUnconfigureOptions) Run(ctx context.Context) error {
 			fmt.Fprintln(o.Out, "Dry run (client): nothing was sent to the cluster or to Azure.")
 			return nil
 		}
-		return output.Write(o.Out, o.format, result)
+		return o.printer.PrintDocument(o.Out, result)
 	case dryRunNone:
 		if !o.Yes {
 			ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("Remove %d object(s) or value(s)?", countApplicable(&up.Plan)))
@@ -294,13 +295,13 @@ func (o *IdentityUnconfigureOptions) apply(ctx context.Context, result *Unconfig
 			fmt.Fprintf(o.ErrOut, "\nApplying stopped: %d applied, %d failed, %d not applied.\n", counts[plan.Applied], counts[plan.Failed], counts[plan.NotApplied])
 			_ = up.WriteTable(o.ErrOut, true)
 		} else {
-			_ = output.Write(o.Out, o.format, result)
+			_ = o.printer.PrintDocument(o.Out, result)
 		}
 		return fmt.Errorf("%w; rerun the same command to finish (it only removes what is still there)", kube.Explain(err, o.Factory.Host()))
 	}
 	if o.dryRun == dryRunServer {
 		if !table {
-			return output.Write(o.Out, o.format, result)
+			return o.printer.PrintDocument(o.Out, result)
 		}
 		return writeServerDryRun(o.Out, &up.Plan, unconfigureAzureChecks)
 	}
@@ -312,7 +313,7 @@ func (o *IdentityUnconfigureOptions) apply(ctx context.Context, result *Unconfig
 			fmt.Fprintf(o.Out, "Not waiting for rollouts of %s; check with `kubectl aksbackup identity status%s`.\n", strings.Join(up.Rollouts, ", "), o.profile.SelectorFlags())
 			return nil
 		}
-		return output.Write(o.Out, o.format, result)
+		return o.printer.PrintDocument(o.Out, result)
 	}
 	if len(up.Rollouts) > 0 {
 		opts := rollout.WaitOptions{Timeout: o.WaitFlags.Timeout}
@@ -333,7 +334,7 @@ func (o *IdentityUnconfigureOptions) apply(ctx context.Context, result *Unconfig
 	injected, total := identity.PodsRunningWith(o.profile, snap, result.ClientID)
 	result.PodsStillInjected = &injected
 	if !table {
-		if err := output.Write(o.Out, o.format, result); err != nil {
+		if err := o.printer.PrintDocument(o.Out, result); err != nil {
 			return err
 		}
 	} else if injected == 0 {

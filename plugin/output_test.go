@@ -1,9 +1,12 @@
 package plugin
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 )
@@ -54,26 +57,129 @@ func TestOutputFormats(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeFactory{client: unwiredCluster(true), dyn: dynamicWith(t, location("default", "Available", "", time.Now()))}
 			out, _, err := run(t, f, "", tt.args...)
-			if got := exitcode.Code(err); got != tt.code {
-				t.Fatalf("exit %d (%v), want %d\n%s", got, err, tt.code, out)
-			}
-			text := out
-			if tt.code == 2 {
-				text = err.Error()
-				if out != "" {
-					t.Errorf("bad input printed:\n%s", out)
-				}
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(text, w) {
-					t.Errorf("missing %q in:\n%s", w, text)
-				}
-			}
-			for _, n := range tt.not {
-				if strings.Contains(out, n) {
-					t.Errorf("%q printed:\n%s", n, out)
-				}
+			checkOutput(t, out, err, tt.code, tt.want, tt.not)
+		})
+	}
+}
+
+// checkOutput asserts the exit code, then that want is in stdout (in the error for bad input, which
+// must print nothing) and not is absent from stdout; it returns the text want was looked for in.
+func checkOutput(t *testing.T, out string, err error, code int, want, not []string) string {
+	t.Helper()
+	if got := exitcode.Code(err); got != code {
+		t.Fatalf("exit %d (%v), want %d\n%s", got, err, code, out)
+	}
+	text := out
+	if code == 2 {
+		text = err.Error()
+		if out != "" {
+			t.Errorf("bad input printed:\n%s", out)
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("missing %q in:\n%s", w, text)
+		}
+	}
+	for _, n := range not {
+		if strings.Contains(out, n) {
+			t.Errorf("%q printed:\n%s", n, out)
+		}
+	}
+	return text
+}
+
+// TestOutputFormatsDoctorPreflightUnconfigure: doctor, preflight and identity unconfigure take the
+// same -o values as the other commands: the table (doctor's verdict line first), -o wide with real
+// extra columns where the table has them (doctor) and refused where it has none, -o name refused
+// (they report checks and plans, not objects), json, yaml, jsonpath and go-template.
+func TestOutputFormatsDoctorPreflightUnconfigure(t *testing.T) {
+	const clientID = "11111111-2222-3333-4444-555555555555"
+	unwired := func(t *testing.T) *fakeFactory {
+		return &fakeFactory{client: unwiredCluster(true), dyn: dynamicWith(t, location("default", "Available", "", time.Now()))}
+	}
+	ready := func(*testing.T) *fakeFactory { return preflightCluster() }
+	tests := []struct {
+		name    string
+		factory func(*testing.T) *fakeFactory
+		args    []string
+		code    int
+		want    []string // in stdout, or in the error when code is 2
+		not     []string // absent from stdout
+		prefix  string   // stdout starts with it
+	}{
+		{"doctor table", unwired, []string{"doctor", "--no-azure"}, 1,
+			[]string{"Root causes:", "Checks:", "CHECK", "STATUS", "DETAIL", "workload-identity", "failed"}, []string{"WAVE", "BLOCKED BY"}, "UNHEALTHY: backups cannot be written — root cause "},
+		{"doctor wide", unwired, []string{"doctor", "--no-azure", "-o", "wide"}, 1,
+			[]string{"CHECK", "WAVE", "BLOCKED BY", "FINDINGS", "DURATION", "wi-client-id-missing,"}, nil, "UNHEALTHY: "},
+		{"doctor json", unwired, []string{"doctor", "--no-azure", "-o", "json"}, 1,
+			[]string{`"kind": "DoctorReport"`, `"apiVersion": "aksbackup.kubectl.io/v1alpha1"`, `"verdict": "UNHEALTHY"`}, []string{"CHECK"}, "{"},
+		{"doctor yaml", unwired, []string{"doctor", "--no-azure", "-o", "yaml"}, 1,
+			[]string{"kind: DoctorReport", "verdict: UNHEALTHY"}, []string{"CHECK"}, "apiVersion: "},
+		{"doctor jsonpath", unwired, []string{"doctor", "--no-azure", "-o", "jsonpath={.verdict} {.checks[0].id}"}, 1,
+			[]string{"UNHEALTHY kube-api"}, []string{"CHECK", "{"}, "UNHEALTHY"},
+		{"doctor go-template", unwired, []string{"doctor", "--no-azure", "-o", "go-template={{.kind}} {{len .checks}}"}, 1,
+			[]string{"DoctorReport 13"}, nil, "DoctorReport"},
+		{"doctor name", unwired, []string{"doctor", "--no-azure", "-o", "name"}, 2,
+			[]string{"-o name is not available: doctor reports checks and findings"}, nil, ""},
+		{"doctor bad format", unwired, []string{"doctor", "--no-azure", "-o", "xml"}, 2,
+			[]string{`unsupported output format "xml"`, "table|wide|json|yaml|jsonpath=..."}, nil, ""},
+		{"doctor fix structured", unwired, []string{"doctor", "--no-azure", "--fix", "-o", "jsonpath={.verdict}"}, 2,
+			[]string{"--fix prints the plan and the report before and after as text"}, nil, ""},
+		{"doctor fleet jsonpath", unwired, []string{"doctor", "--contexts", "a,b", "-o", "jsonpath={.healthy}"}, 2,
+			[]string{"with --contexts/--all-contexts, -o takes json or yaml"}, nil, ""},
+		{"doctor fleet wide", unwired, []string{"doctor", "--contexts", "a,b", "-o", "wide"}, 2,
+			[]string{"the fleet table has no extra columns"}, nil, ""},
+		{"preflight table", ready, []string{"preflight", "--no-azure"}, 0,
+			[]string{"CHECK", "STATUS", "DETAIL"}, nil, "READY: "},
+		{"preflight json", ready, []string{"preflight", "--no-azure", "-o", "json"}, 0,
+			[]string{`"apiVersion": "aksbackup.kubectl.io/v1alpha1"`, `"kind": "Preflight"`, `"ready": true`}, []string{"CHECK"}, "{"},
+		{"preflight yaml", ready, []string{"preflight", "--no-azure", "-o", "yaml"}, 0,
+			[]string{"kind: Preflight", "ready: true"}, nil, "apiVersion: "},
+		{"preflight jsonpath", ready, []string{"preflight", "--no-azure", "-o", "jsonpath={.kind} {.ready}"}, 0,
+			[]string{"Preflight true"}, []string{"CHECK"}, "Preflight"},
+		{"preflight go-template", ready, []string{"preflight", "--no-azure", "-o", "go-template={{.kubernetesVersion}}"}, 0,
+			[]string{"v1.34.4"}, nil, "v1.34.4"},
+		{"preflight wide", ready, []string{"preflight", "--no-azure", "-o", "wide"}, 2,
+			[]string{"-o wide is not available: the check and volume tables have no extra columns"}, nil, ""},
+		{"preflight name", ready, []string{"preflight", "--no-azure", "-o", "name"}, 2,
+			[]string{"-o name is not available: preflight reports checks and volume classes"}, nil, ""},
+		{"unconfigure table", unwired, []string{"identity", "unconfigure", "--no-azure", "--client-id", clientID, "--dry-run=client"}, 0,
+			[]string{"No changes"}, nil, "No changes"},
+		{"unconfigure json", unwired, []string{"identity", "unconfigure", "--no-azure", "--client-id", clientID, "--dry-run=client", "-o", "json"}, 0,
+			[]string{`"kind": "IdentityUnconfigureResult"`, `"clientId": "` + clientID + `"`}, []string{"No changes"}, "{"},
+		{"unconfigure jsonpath", unwired, []string{"identity", "unconfigure", "--no-azure", "--client-id", clientID, "--dry-run=client", "-o", "jsonpath={.kind} {.dryRun}"}, 0,
+			[]string{"IdentityUnconfigureResult client"}, nil, "IdentityUnconfigureResult"},
+		{"unconfigure go-template", unwired, []string{"identity", "unconfigure", "--no-azure", "--client-id", clientID, "--dry-run=client", "-o", "go-template={{.namespace}}"}, 0,
+			[]string{"dataprotection-microsoft"}, nil, "dataprotection-microsoft"},
+		{"unconfigure wide", unwired, []string{"identity", "unconfigure", "--no-azure", "--client-id", clientID, "--dry-run=client", "-o", "wide"}, 2,
+			[]string{"-o wide is not available: the plan table has no extra columns"}, nil, ""},
+		{"unconfigure name", unwired, []string{"identity", "unconfigure", "--no-azure", "--client-id", clientID, "--dry-run=client", "-o", "name"}, 2,
+			[]string{"-o name is not available: unconfigure prints a plan"}, nil, ""},
+		{"unconfigure structured prompt", unwired, []string{"identity", "unconfigure", "--no-azure", "--client-id", clientID, "-o", "jsonpath={.kind}"}, 2,
+			[]string{"cannot prompt for confirmation"}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runCommands(t, tt.factory(t), tt.args...)
+			if text := checkOutput(t, out, err, tt.code, tt.want, tt.not); !strings.HasPrefix(text, tt.prefix) {
+				t.Errorf("output does not start with %q:\n%s", tt.prefix, text)
 			}
 		})
 	}
+}
+
+// runCommands runs doctor, preflight or identity on the fake factory.
+func runCommands(t *testing.T, f *fakeFactory, args ...string) (string, error) {
+	t.Helper()
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	root := NewRootCommand(streams)
+	root.ResetCommands()
+	root.AddCommand(NewDoctorCommand(f, streams), NewPreflightCommand(f, streams), NewIdentityCommand(f, streams))
+	root.SetArgs(args)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	root.SetContext(ctx)
+	err := Execute(root)
+	return out.String(), err
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/preflight"
@@ -29,12 +30,12 @@ type PreflightOptions struct {
 	genericiooptions.IOStreams
 	Factory  kube.Factory
 	Azure    azureFlags
-	Output   string
+	Print    *output.PrintFlags
 	Timeout  time.Duration
 	PageSize int64
 	Portworx bool
 
-	format       output.Format
+	printer      *output.Printer
 	client       kubernetes.Interface
 	dynamic      dynamic.Interface
 	azureTarget  azure.ResourceID
@@ -44,7 +45,9 @@ type PreflightOptions struct {
 
 // NewPreflightCommand builds `kubectl aksbackup preflight`.
 func NewPreflightCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &PreflightOptions{IOStreams: streams, Factory: factory}
+	o := &PreflightOptions{IOStreams: streams, Factory: factory, Print: output.NewPrintFlags().
+		WithoutWide("the check and volume tables have no extra columns").
+		WithoutName("preflight reports checks and volume classes, not Kubernetes objects")}
 	cmd := &cobra.Command{
 		Use:   "preflight",
 		Short: "Check whether AKS Backup can work on this cluster, before installing it",
@@ -70,7 +73,7 @@ input, 3 when it could not run.`,
 		RunE: runE(o),
 	}
 	o.Azure.AddFlags(cmd)
-	addOutputFlag(cmd, &o.Output, "table")
+	o.Print.AddFlags(cmd)
 	addTimeoutFlag(cmd, &o.Timeout, defaultReadTimeout, "Bounds the whole command, the Azure checks included")
 	cmd.Flags().Int64Var(&o.PageSize, "page-size", preflight.DefaultPageSize, "Objects per list request (persistent volumes, nodes, pods)")
 	cmd.Flags().BoolVar(&o.Portworx, "portworx", false, "Compare your Azure permissions at the node resource group with the ARM actions Portworx documents")
@@ -112,7 +115,7 @@ func (o *PreflightOptions) Complete(*cobra.Command, []string) error {
 
 func (o *PreflightOptions) Validate() error {
 	var err error
-	if o.format, err = output.ParseFormat(o.Output); err != nil {
+	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		return err
 	}
 	if err := validateTimeout(o.Timeout); err != nil {
@@ -171,8 +174,8 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 		report.Ready = !findings.HasErrors(report.Findings)
 	}
 	report.APIRequests = kube.RequestsSent()
-	if o.format.Structured() {
-		err = output.Write(o.Out, o.format, report)
+	if o.printer.Structured() {
+		err = o.printer.PrintDocument(o.Out, preflightDocument{APIVersion: identity.APIVersion, Report: report})
 	} else {
 		err = preflight.WriteText(o.Out, report, findings.TextOptions{Color: output.ColorEnabled(o.Out)})
 		if err == nil && report.APIRequests > 0 {
@@ -186,6 +189,12 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 		return exitcode.ErrFindings
 	}
 	return nil
+}
+
+// preflightDocument is the report as a typed document, for the json, yaml and template printers.
+type preflightDocument struct {
+	APIVersion string `json:"apiVersion"`
+	*preflight.Report
 }
 
 // clusterFacts is the part of the ARM cluster preflight checks.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
@@ -148,7 +149,7 @@ func (o *ProbeCleanupOptions) print(rep CleanupReport) error {
 		case rep.DryRun:
 			result = "would delete"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Kind, l.Name, l.Where, o.now().Sub(l.Created).Round(time.Second), result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Kind, l.Name, l.Where, duration.HumanDuration(o.now().Sub(l.Created)), result)
 	}
 	return tw.Flush()
 }

@@ -3,8 +3,10 @@ package doctor
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
-	"text/tabwriter"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
@@ -107,6 +109,35 @@ func (r *Report) Line() string { return string(r.Verdict) + ": " + r.Summary }
 // Healthy reports whether doctor found nothing to fix.
 func (r *Report) Healthy() bool { return r.Verdict == Healthy }
 
+// CheckTable is the check table: one row per check; -o wide adds the wave it ran in, what blocked
+// it, its findings and how long it took.
+func CheckTable(r *Report) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Check", Type: "string"}, {Name: "Status", Type: "string"}, {Name: "Detail", Type: "string"},
+		{Name: "Wave", Type: "string", Priority: 1}, {Name: "Blocked By", Type: "string", Priority: 1},
+		{Name: "Findings", Type: "string", Priority: 1}, {Name: "Duration", Type: "string", Priority: 1},
+	}}
+	orNone := func(s string) string {
+		if s == "" {
+			return "<none>"
+		}
+		return s
+	}
+	for _, c := range r.Checks {
+		detail := c.Detail
+		if detail == "" && len(c.Findings) > 0 {
+			detail = strings.Join(c.Findings, ", ")
+		}
+		wave := "-" // not run: blocked, or only read what others fetched
+		if c.Wave > 0 {
+			wave = strconv.Itoa(c.Wave)
+		}
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{c.ID, string(c.Status), detail,
+			wave, orNone(c.BlockedBy), orNone(strings.Join(c.Findings, ",")), orNone(c.Duration)}})
+	}
+	return t
+}
+
 // WriteText prints the verdict, the root causes with their fixes, then the check table; findings the
 // root causes explain are counted, not repeated.
 func WriteText(w io.Writer, r *Report, opts findings.TextOptions) error {
@@ -134,16 +165,7 @@ func WriteText(w io.Writer, r *Report, opts findings.TextOptions) error {
 		}
 	}
 	fmt.Fprintln(w, "\nChecks:")
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
-	for _, c := range r.Checks {
-		detail := c.Detail
-		if detail == "" && len(c.Findings) > 0 {
-			detail = strings.Join(c.Findings, ", ")
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", output.Line(c.ID), c.Status, output.Line(detail))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := output.PrintTable(w, CheckTable(r), opts.Wide); err != nil {
 		return err
 	}
 	if explained > 0 {

@@ -1,4 +1,4 @@
-// Package output handles the -o flag and the terminal-dependent parts of printing (color, progress).
+// Package output handles the -o flag (PrintFlags) and the terminal-dependent parts of printing (color, progress).
 package output
 
 import (
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -15,7 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Format is a value of -o/--output.
+// Format is a value of -o/--output (see PrintFlags); Write encodes documents as JSON or YAML.
 type Format string
 
 const (
@@ -23,25 +22,6 @@ const (
 	JSON  Format = "json"
 	YAML  Format = "yaml"
 )
-
-// Formats lists the accepted -o values, for help text and completion.
-var Formats = []string{string(Table), string(JSON), string(YAML)}
-
-// ParseFormat validates an -o value of a command without PrintFlags: "" and table are the table;
-// wide is refused, never printed as the normal table (commands with wide columns use PrintFlags).
-func ParseFormat(s string) (Format, error) {
-	switch strings.ToLower(s) {
-	case "", "table":
-		return Table, nil
-	case "wide":
-		return "", fmt.Errorf("-o wide is not available: this command's table has no extra columns; use -o json or -o yaml for every detail")
-	case "json":
-		return JSON, nil
-	case "yaml":
-		return YAML, nil
-	}
-	return "", fmt.Errorf("unsupported output format %q: use one of %s", s, strings.Join(Formats, "|"))
-}
 
 // Structured reports whether the format is machine-readable.
 func (f Format) Structured() bool { return f == JSON || f == YAML }

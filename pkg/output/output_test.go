@@ -6,20 +6,6 @@ import (
 	"testing"
 )
 
-func TestParseFormat(t *testing.T) {
-	for in, want := range map[string]Format{"": Table, "table": Table, "JSON": JSON, "yaml": YAML} {
-		if got, err := ParseFormat(in); err != nil || got != want {
-			t.Errorf("ParseFormat(%q) = %q, %v", in, got, err)
-		}
-	}
-	if _, err := ParseFormat("wide"); err == nil || !strings.Contains(err.Error(), "-o wide is not available") {
-		t.Errorf("wide: %v", err)
-	}
-	if _, err := ParseFormat("xml"); err == nil || !strings.Contains(err.Error(), "table|json|yaml") {
-		t.Errorf("xml: %v", err)
-	}
-}
-
 func TestWrite(t *testing.T) {
 	doc := struct {
 		Name string `json:"name"`
