@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube/paged"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/workload"
 )
@@ -111,12 +112,12 @@ func Read(ctx context.Context, client kubernetes.Interface, p profile.Profile) (
 		})
 	}
 	run(func() error {
-		pods, err := client.CoreV1().Pods(p.Namespace).List(ctx, metav1.ListOptions{})
+		pods, err := paged.Pods(ctx, client, p.Namespace, metav1.ListOptions{})
 		if err != nil {
 			return fmt.Errorf("listing pods in %s: %w", p.Namespace, err)
 		}
 		mu.Lock()
-		snap.Pods = pods.Items
+		snap.Pods = pods
 		mu.Unlock()
 		return nil
 	})

@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube/paged"
 )
 
 // ClusterSource says which logs to read from a live cluster.
@@ -52,11 +54,10 @@ func (a *Analyzer) ScanCluster(ctx context.Context, client kubernetes.Interface,
 		if err != nil || selector.Empty() {
 			selector = labels.Nothing()
 		}
-		pods, err := client.CoreV1().Pods(src.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+		items, err := paged.Pods(ctx, client, src.Namespace, metav1.ListOptions{LabelSelector: selector.String()})
 		if err != nil {
 			return sources, fmt.Errorf("listing pods of deployment %s/%s: %w", src.Namespace, d.Name, err)
 		}
-		items := pods.Items
 		sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
 		for i := range items {
 			pod := &items[i]
