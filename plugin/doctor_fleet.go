@@ -286,6 +286,13 @@ func (g *fleetGraph) Run(ctx context.Context) error {
 		return &exitcode.Error{Code: exitcode.InvalidInput, Err: err}
 	}
 	joined := fleet.MatchContexts(res.Clusters, contexts)
+	// The in-cluster doctors forward doctor's set flags to the commands they run; --no-azure among
+	// them keeps each one from reading ARM for its cluster: the query's row is its Azure half.
+	if o.cmd.Flags().Lookup("no-azure") != nil {
+		if err := o.cmd.Flags().Set("no-azure", "true"); err != nil {
+			return err
+		}
+	}
 	rows := make([]*fleet.Row, len(res.Clusters))
 	sem := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup

@@ -17,6 +17,8 @@ type ARM struct {
 	// cloud); public-host clients (the velero double) keep the public one. StorageSuffix names
 	// public-host clients' blob endpoints ("" = core.windows.net).
 	Audience, StorageSuffix string
+	// graph is the Resource Graph double's page size and query counter (resourcegraph.go).
+	graph resourceGraph
 }
 
 var (
@@ -67,6 +69,10 @@ func tokenClaims(r *http.Request) map[string]any {
 }
 
 func (a *ARM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_lab/resourcegraph" {
+		a.graph.serveSettings(w, r)
+		return
+	}
 	claims := tokenClaims(r)
 	if aud, _ := claims["aud"].(string); !a.audienceOK(aud, r.Host) {
 		armError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "The access token is missing or invalid.")
@@ -127,6 +133,8 @@ func (a *ARM) route(w http.ResponseWriter, r *http.Request, s *State, path, lowe
 		return true
 	}
 	switch {
+	case lower == resourceGraphPath && r.Method == http.MethodPost:
+		a.resourceGraph(w, r, s)
 	case reCluster.MatchString(lower) && r.Method == http.MethodGet:
 		if !strings.EqualFold(path, ClusterID) {
 			return false
