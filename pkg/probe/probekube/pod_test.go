@@ -198,6 +198,9 @@ func TestExplainEgress(t *testing.T) {
 	if res.Steps[0].FindingID != catalog.EgressDenied.ID || !strings.Contains(res.Steps[0].Detail, "deny-egress") {
 		t.Errorf("step = %+v", res.Steps[0])
 	}
+	if ids := reportedIDs(res.Steps[0]); !slices.Equal(ids, []string{catalog.EgressDenied.ID}) {
+		t.Errorf("reported findings %v, want [%s]", ids, catalog.EgressDenied.ID)
+	}
 }
 
 func TestCleanupPodsDeletesOnlyOldVerifierPods(t *testing.T) {
