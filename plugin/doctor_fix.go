@@ -11,10 +11,12 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/doctor"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/plan"
 )
 
 // fixer is a command of the tool that repairs a class of findings.
@@ -84,11 +86,16 @@ func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
 	if before.Verdict == doctor.CouldNotRun {
 		return doctorExit(before)
 	}
-	if before.Healthy() {
+	fixers, manual := o.fixersFor(before)
+	bslNames, bslFixes, bslWhyNot := o.bslFixesFor(before, fixers)
+	if bslWhyNot != "" {
+		fmt.Fprintf(o.Out, "Not fixed: %s: %s\n", catalog.BSLNotUsingAAD.ID, output.Line(bslWhyNot))
+	}
+	if before.Healthy() && len(bslNames) == 0 {
 		fmt.Fprintln(o.Out, "Nothing to fix.")
 		return nil
 	}
-	fixers, manual := o.fixersFor(before)
+	manual = slices.DeleteFunc(manual, func(f findings.Finding) bool { return slices.Contains(bslFixes, f.ID) })
 	for _, f := range manual {
 		fmt.Fprintf(o.Out, "Not fixable by this tool: %s on %s", f.ID, output.Line(f.Object))
 		if len(f.Remediation) > 0 {
@@ -96,9 +103,19 @@ func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
 		}
 		fmt.Fprintln(o.Out)
 	}
-	if len(fixers) == 0 {
+	var bslPlan *plan.Plan
+	if len(bslNames) > 0 {
+		p, err := doctor.PlanUseAAD(ctx, o.dynamic, o.profile.Namespace, bslNames)
+		if err != nil {
+			return fmt.Errorf("planning the BackupStorageLocation config: %w; nothing was changed", err)
+		}
+		if !p.Empty() {
+			bslPlan = p
+		}
+	}
+	if len(fixers) == 0 && bslPlan == nil {
 		fmt.Fprintln(o.Out, "No fix this tool can make; nothing was changed.")
-		return exitcode.ErrFindings
+		return doctorExit(before)
 	}
 	// One plan: each fixer's own dry run, in order.
 	planMode := "client"
@@ -113,18 +130,34 @@ func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
 			return fmt.Errorf("planning %s: %w; nothing was changed", fx.name, err)
 		}
 	}
+	steps := len(fixers)
+	if bslPlan != nil {
+		steps++
+		fmt.Fprintf(o.Out, "\nBackupStorageLocation config (fixes %s):\n", strings.Join(bslFixes, ", "))
+		if err := bslPlan.WriteTable(o.Out, false); err != nil {
+			return err
+		}
+		if o.DryRun == "server" {
+			if err := bslPlan.Execute(ctx, true); err != nil {
+				return fmt.Errorf("the API server refused the BackupStorageLocation patch: %w; nothing was changed", err)
+			}
+			if err := writeServerDryRun(o.Out, bslPlan, ""); err != nil {
+				return err
+			}
+		}
+	}
 	if o.DryRun != "none" {
 		fmt.Fprintln(o.Out, "\nDry run: nothing was changed.")
-		return exitcode.ErrFindings
+		return doctorExit(before)
 	}
 	if !o.Yes {
-		ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("Apply the fixes of %d command(s)?", len(fixers)))
+		ok, err := confirm(o.In, o.ErrOut, fmt.Sprintf("Apply the fixes of %d step(s)?", steps))
 		if err != nil {
 			return exitcode.Invalid(err)
 		}
 		if !ok {
 			fmt.Fprintln(o.ErrOut, "Aborted: nothing was changed.")
-			return exitcode.ErrFindings
+			return doctorExit(before)
 		}
 	}
 	for _, fx := range fixers {
@@ -133,6 +166,17 @@ func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
 		io.WriteString(o.Out, text)
 		if err != nil && !errors.Is(err, exitcode.ErrFindings) {
 			return fmt.Errorf("%s failed: %w; rerun doctor --fix to finish", fx.name, err)
+		}
+	}
+	if bslPlan != nil {
+		// After configure: the blob data role is granted before the location stops using keys.
+		fmt.Fprintln(o.Out, "\nApplying the BackupStorageLocation config:")
+		err := bslPlan.Execute(ctx, false)
+		if werr := bslPlan.WriteTable(o.Out, true); werr != nil {
+			return werr
+		}
+		if err != nil {
+			return fmt.Errorf("patching the BackupStorageLocation failed: %w; rerun doctor --fix to finish", err)
 		}
 	}
 	after, err := o.diagnose(ctx)
@@ -144,6 +188,59 @@ func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
 		return err
 	}
 	return doctorExit(after)
+}
+
+// bslFixesFor picks the BackupStorageLocations doctor --fix switches to Entra ID (useAAD: true), and
+// the findings that fixes: bsl-not-using-aad, and shared-key-disabled where it is a root cause. Only
+// a location the user owns: the AKS Backup extension renders its own from its configuration settings
+// and would put the old value back (its fix is az k8s-extension update). Only when the identity's
+// blob data role is in place, or configure grants it in the same run: a location that works with a
+// key must not stop working. whyNot says why a location that is not on Entra ID is left alone.
+func (o *DoctorOptions) bslFixesFor(rep *doctor.Report, fixers []fixer) (names, fixes []string, whyNot string) {
+	for _, f := range rep.Findings {
+		if f.ID != catalog.BSLNotUsingAAD.ID {
+			continue
+		}
+		// The object is backupstoragelocation/NAMESPACE/NAME.
+		names = appendOnce(names, f.Object[strings.LastIndex(f.Object, "/")+1:])
+	}
+	if len(names) == 0 {
+		return nil, nil, ""
+	}
+	if o.profile.ExtensionType != "" {
+		return nil, nil, "the " + o.profile.ExtensionType + " extension owns its BackupStorageLocation; set configuration.backupStorageLocation.config.useAAD=true with az k8s-extension update"
+	}
+	rolesOK := false
+	for _, c := range rep.Checks {
+		if c.ID == checkRoles {
+			rolesOK = c.Status == doctor.StatusOK || c.Status == doctor.StatusWarning
+		}
+	}
+	for _, fx := range fixers {
+		rolesOK = rolesOK || (fx.name == "identity configure" && slices.ContainsFunc(fx.fixes, func(id string) bool {
+			return slices.Contains(checkFindings(rep, checkRoles), id)
+		}))
+	}
+	if !rolesOK {
+		return nil, nil, "the identity's blob data role is not confirmed (check storage-roles), and a location that works with a key must keep working"
+	}
+	fixes = []string{catalog.BSLNotUsingAAD.ID}
+	for _, f := range rep.RootCauses {
+		if f.ID == catalog.SharedKeyDisabled.ID {
+			fixes = append(fixes, f.ID)
+		}
+	}
+	return names, fixes, ""
+}
+
+// checkFindings lists the finding IDs one check showed.
+func checkFindings(rep *doctor.Report, check string) []string {
+	for _, c := range rep.Checks {
+		if c.ID == check {
+			return c.Findings
+		}
+	}
+	return nil
 }
 
 // runFixer runs a fixing command in-process with doctor's selection, in text mode.

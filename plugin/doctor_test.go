@@ -5,13 +5,19 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/bsl"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/doctor"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 )
@@ -98,5 +104,80 @@ func TestDoctorFixersFor(t *testing.T) {
 		if got := ids(manual); !reflect.DeepEqual(got, tc.manual) {
 			t.Errorf("vault %q: left to the user %v, want %v", tc.vault, got, tc.manual)
 		}
+	}
+}
+
+// TestDoctorBSLFixesFor: doctor --fix switches a BackupStorageLocation to Entra ID only where the
+// user owns it (not the extension's) and the blob data role is there or granted in the same run.
+func TestDoctorBSLFixesFor(t *testing.T) {
+	notAAD := findings.Finding{ID: "bsl-not-using-aad", Severity: findings.SeverityWarning, Object: "backupstoragelocation/velero/default"}
+	sharedKey := findings.Finding{ID: "shared-key-disabled", Severity: findings.SeverityError}
+	report := func(roles doctor.Status, roleFindings ...string) *doctor.Report {
+		return &doctor.Report{Checks: []doctor.Result{{ID: checkRoles, Status: roles, Findings: roleFindings}},
+			Findings: []findings.Finding{sharedKey, notAAD}, RootCauses: []findings.Finding{sharedKey}}
+	}
+	velero := profile.Profile{Name: "velero", Namespace: "velero"}
+	extension := profile.Profile{Name: "aks-backup", Namespace: "dataprotection-microsoft", ExtensionType: "microsoft.dataprotection.kubernetes"}
+	configureRoles := []fixer{{name: "identity configure", fixes: []string{"blob-data-role-missing"}}}
+	for _, tc := range []struct {
+		name    string
+		profile profile.Profile
+		rep     *doctor.Report
+		fixers  []fixer
+		names   []string
+		fixes   []string
+		whyNot  string
+	}{
+		{"user-owned, role in place", velero, report(doctor.StatusOK), nil, []string{"default"}, []string{"bsl-not-using-aad", "shared-key-disabled"}, ""},
+		{"user-owned, role granted by configure first", velero, report(doctor.StatusFailed, "blob-data-role-missing"), configureRoles, []string{"default"}, []string{"bsl-not-using-aad", "shared-key-disabled"}, ""},
+		{"user-owned, role unknown", velero, report(doctor.StatusSkipped), nil, nil, nil, "blob data role is not confirmed"},
+		{"the extension's location", extension, report(doctor.StatusOK), nil, nil, nil, "az k8s-extension update"},
+		{"nothing to switch", velero, &doctor.Report{}, nil, nil, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			names, fixes, whyNot := (&DoctorOptions{profile: tc.profile}).bslFixesFor(tc.rep, tc.fixers)
+			if !reflect.DeepEqual(names, tc.names) || !reflect.DeepEqual(fixes, tc.fixes) {
+				t.Errorf("names %v fixes %v, want %v %v", names, fixes, tc.names, tc.fixes)
+			}
+			if (tc.whyNot == "") != (whyNot == "") || !strings.Contains(whyNot, tc.whyNot) {
+				t.Errorf("why not %q, want it to contain %q", whyNot, tc.whyNot)
+			}
+		})
+	}
+}
+
+// TestDoctorFixPlansTheBSLPatch: on a location the user owns, doctor --fix --dry-run shows the
+// useAAD patch as part of its one plan, with what it fixes, and changes nothing.
+func TestDoctorFixPlansTheBSLPatch(t *testing.T) {
+	loc := location("default", "Available", "", time.Now())
+	loc.Namespace = "velero"
+	loc.Spec.Config["useAAD"] = "false"
+	dyn := dynamicWith(t, loc)
+	sharedKey := findings.Finding{ID: "shared-key-disabled", Severity: findings.SeverityError, Object: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/backupsa01"}
+	before := &doctor.Report{Verdict: doctor.Unhealthy, Summary: "backups cannot be written — root cause shared-key-disabled",
+		Checks:     []doctor.Result{{ID: checkRoles, Status: doctor.StatusOK}, {ID: checkStorage, Status: doctor.StatusFailed, Findings: []string{"shared-key-disabled"}}},
+		RootCauses: []findings.Finding{sharedKey},
+		Findings:   []findings.Finding{sharedKey, {ID: "bsl-not-using-aad", Severity: findings.SeverityWarning, Object: "backupstoragelocation/velero/default"}}}
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	o := &DoctorOptions{IOStreams: streams, DryRun: "client", dynamic: dyn, profile: profile.Profile{Name: "velero", Namespace: "velero"}}
+	err := o.fix(context.Background(), before)
+	if exitcode.Code(err) != exitcode.Findings {
+		t.Fatalf("exit %d (%v), want 1\n%s", exitcode.Code(err), err, out)
+	}
+	for _, want := range []string{"Before: UNHEALTHY", "BackupStorageLocation config (fixes bsl-not-using-aad, shared-key-disabled):",
+		"bsl-config  patch   backupstoragelocation/default  spec.config.useAAD: false -> true", "Dry run: nothing was changed."} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out.String(), "Not fixable by this tool: shared-key-disabled") {
+		t.Errorf("shared-key-disabled listed as not fixable:\n%s", out)
+	}
+	obj, err := dyn.Resource(bsl.Resource).Namespace("velero").Get(context.Background(), "default", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := unstructured.NestedString(obj.Object, "spec", "config", "useAAD"); v != "false" {
+		t.Fatalf("the dry run changed useAAD to %q", v)
 	}
 }
