@@ -106,6 +106,7 @@ func up(ctx context.Context, args []string) error {
 	realNode := &realNodeFlag{mode: mode}
 	fs.Var(realNode, "real-node", "boot a kubelet node beside the kwok node: auto (when the host can: root, containerd, runc, CNI plugins), on or off; default $AKSBACKUP_LAB_REAL_NODE, else auto")
 	cloudName := fs.String("cloud", os.Getenv("AKSBACKUP_LAB_CLOUD"), "names the lab's Azure answers to: default, or custom (another ARM audience and storage suffix, so a hard-coded public name fails a test); default $AKSBACKUP_LAB_CLOUD")
+	noExtra := fs.Bool("no-extra-clusters", os.Getenv("AKSBACKUP_LAB_EXTRA_CLUSTERS") == "0", "boot without the fleet's extra API servers aks-lab-east and aks-lab-west (saves their boot time and about 250 MB each); default: AKSBACKUP_LAB_EXTRA_CLUSTERS=0 sets it")
 	verifier := fs.String("verifier-bin", filepath.Join(filepath.Dir(exe), "..", "..", "..", "bin", "aksbackup-verifier"), "the verifier binary imported as "+lab.VerifierImage+" on the real node")
 	_ = fs.Parse(args)
 	absDir, _ := filepath.Abs(*dir)
@@ -115,7 +116,7 @@ func up(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := lab.Up(ctx, lab.Options{Dir: absDir, BinDir: absBin, Self: exe, Log: os.Stdout, RealNode: realNode.mode, VerifierBin: absVerifier, Cloud: cloud})
+	s, err := lab.Up(ctx, lab.Options{Dir: absDir, BinDir: absBin, Self: exe, Log: os.Stdout, RealNode: realNode.mode, VerifierBin: absVerifier, Cloud: cloud, NoExtraClusters: *noExtra})
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,8 @@ type Options struct {
 	VerifierBin string
 	// Cloud names what the Azure doubles answer to (zero: CloudDefault).
 	Cloud Cloud
+	// NoExtraClusters boots the main cluster only, without aks-lab-east and aks-lab-west.
+	NoExtraClusters bool
 }
 
 // Up boots the lab and returns its state. A healthy running lab is reused; a dead one is cleaned up
@@ -139,8 +141,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	fmt.Fprintf(o.Log, "etcd ready on %s\n", etcdURL)
 	// The fleet's other clusters boot beside the main API server (extra.go).
-	if err := startExtraAPIServers(s, bin, etcdURL); err != nil {
-		return fail(err)
+	if !o.NoExtraClusters {
+		if err := startExtraAPIServers(s, bin, etcdURL); err != nil {
+			return fail(err)
+		}
 	}
 
 	s.APIServerURL = fmt.Sprintf("https://127.0.0.1:%d", p["apiserver"])
@@ -170,6 +174,9 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return fail(fmt.Errorf("kube-apiserver did not become ready: %w", err))
 	}
 	fmt.Fprintf(o.Log, "kube-apiserver ready on %s\n", s.APIServerURL)
+	// The extra clusters are configured while the main one boots on.
+	extraDone := make(chan error, 1)
+	go func() { extraDone <- configureExtraClusters(ctx, s) }()
 	if rn := s.RealNode; rn != nil {
 		if err := importImages(ctx, s, rn, o.VerifierBin, o.Log); err != nil {
 			return fail(err)
@@ -304,10 +311,12 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := configureCluster(ctx, client, s); err != nil {
 		return fail(err)
 	}
-	if err := configureExtraClusters(ctx, s); err != nil {
+	if err := <-extraDone; err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(o.Log, "extra clusters %s and %s ready (contexts of the same name)\n", EastCluster, WestCluster)
+	if len(s.ExtraClusters) > 0 {
+		fmt.Fprintf(o.Log, "extra clusters %s and %s ready (contexts of the same name)\n", EastCluster, WestCluster)
+	}
 	if s.PIDs["velero"] != 0 {
 		if err := waitHTTP(ctx, nil, fmt.Sprintf("http://127.0.0.1:%d/healthz", p["velero"]), "", 30*time.Second); err != nil {
 			return fail(fmt.Errorf("velero double did not start: %w", err))
