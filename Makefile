@@ -68,6 +68,10 @@ bench-triage: build ## Triage throughput on a generated 1 GB log vs grep -c -E, 
 bench-preflight: build lab-build ## preflight over 20,000 PVs on the lab: wall time, peak RSS (must stay < 150 MB), API requests
 	bash e2e/scripts/bench-preflight.sh
 
+.PHONY: bench-doctor-scale
+bench-doctor-scale: build lab-build ## doctor over a namespace of 2,000 pods on the lab's extra cluster: wall time, peak RSS (must stay < 150 MB), API requests
+	bash e2e/scripts/bench-doctor-scale.sh
+
 .PHONY: dist release-test findings-coverage
 
 dist: ## GoReleaser snapshot in dist/ (each platform's archive, checksums.txt) and the local Krew manifest dist/aksbackup.yaml
