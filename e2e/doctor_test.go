@@ -17,9 +17,11 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/azurelab"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/labtest"
 )
 
@@ -497,4 +499,63 @@ func hasRootCause(d doctorDoc, id string) bool {
 		}
 	}
 	return false
+}
+
+// TestDoctorFixesTheBSLConfig: on plain Velero the BackupStorageLocation is the user's. A location
+// back on account keys (useAAD false) against an account that refuses them has the root causes
+// shared-key-disabled and storage-key-misconfigured; doctor --fix --dry-run=server plans the useAAD patch and changes nothing;
+// doctor --fix --yes patches it, waits, and Velero validates the location on Entra ID.
+func TestDoctorFixesTheBSLConfig(t *testing.T) {
+	lab := labtest.Load(t)
+	ns := lab.NewVeleroNamespace(t)
+	lab.AzureScenario(t, "unwired", ns, "shared-key-disabled")
+	env := lab.AzureEnv(t)
+	sel := []string{"--profile", "velero", "-n", ns}
+	run := func(args ...string) result { return kubectlEnv(t, lab, env, append([]string{"aksbackup"}, args...)...) }
+	r := run(append(append([]string{"identity", "configure"}, sel...), "--identity", azurelab.VeleroIdentityName,
+		"--identity-resource-group", azurelab.VeleroResourceGroup, "--yes", "--timeout", "3m")...)
+	if r.code != 0 {
+		t.Fatalf("configure:\n%s", r)
+	}
+	lab.WaitBSLPhase(t, ns, "default", "Available", 2*time.Minute)
+	locations := bslClient(t, lab).Namespace(ns)
+	ctx := context.Background()
+	if _, err := locations.Patch(ctx, "default", types.MergePatchType, []byte(`{"spec":{"config":{"useAAD":"false"}}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lab.WaitBSLPhase(t, ns, "default", "Unavailable", 2*time.Minute)
+	location := func() (resourceVersion, useAAD string) {
+		t.Helper()
+		obj, err := locations.Get(ctx, "default", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _, _ := unstructured.NestedString(obj.Object, "spec", "config", "useAAD")
+		return obj.GetResourceVersion(), v
+	}
+
+	doc, r := runDoctor(t, lab, env, sel...)
+	// Velero's log names the refused key (storage-key-misconfigured), ARM the account that refuses it.
+	if r.code != 1 || !hasRootCause(doc, "shared-key-disabled") || !hasRootCause(doc, "storage-key-misconfigured") {
+		t.Fatalf("want the root causes shared-key-disabled and storage-key-misconfigured:\n%s", r)
+	}
+	rvBefore, _ := location()
+	r = run(append(append([]string{"doctor"}, sel...), "--fix", "--dry-run=server")...)
+	for _, want := range []string{"BackupStorageLocation config (fixes bsl-not-using-aad, storage-key-misconfigured, shared-key-disabled):",
+		"backupstoragelocation/default  spec.config.useAAD: false -> true", "sent with dryRun=All", "Dry run: nothing was changed."} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, r)
+		}
+	}
+	if rv, useAAD := location(); r.code != 1 || rv != rvBefore || useAAD != "false" {
+		t.Fatalf("the server dry run changed the location (resourceVersion %s -> %s, useAAD %q) or exit %d", rvBefore, rv, useAAD, r.code)
+	}
+
+	r = run(append(append([]string{"doctor"}, sel...), "--fix", "--yes", "--bsl-timeout", "2m")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "Applying the BackupStorageLocation config:") || !strings.Contains(r.stdout, "After:  HEALTHY") {
+		t.Fatalf("doctor --fix --yes:\n%s", r)
+	}
+	if _, useAAD := location(); useAAD != "true" {
+		t.Fatalf("useAAD is %q after the fix", useAAD)
+	}
 }

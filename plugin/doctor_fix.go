@@ -8,10 +8,12 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/bsl"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/doctor"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
@@ -25,6 +27,9 @@ type fixer struct {
 	newCmd commandBuilder
 	args   []string
 	fixes  []string // the finding IDs it repairs, for the plan
+	// waitBSL makes identity configure wait for the locations; off when doctor patches a location
+	// after it, and waits itself.
+	waitBSL bool
 }
 
 // fixersFor picks, from the error findings, the tool's commands that repair them: identity configure
@@ -161,6 +166,7 @@ func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
 		}
 	}
 	for _, fx := range fixers {
+		fx.waitBSL = o.WaitBSL && bslPlan == nil
 		fmt.Fprintf(o.Out, "\nApplying %s:\n", fx.name)
 		text, err := o.runFixer(ctx, fx, "--yes")
 		io.WriteString(o.Out, text)
@@ -178,6 +184,9 @@ func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
 		if err != nil {
 			return fmt.Errorf("patching the BackupStorageLocation failed: %w; rerun doctor --fix to finish", err)
 		}
+		if o.WaitBSL {
+			o.waitForLocations(ctx)
+		}
 	}
 	after, err := o.diagnose(ctx)
 	if err != nil {
@@ -194,8 +203,9 @@ func (o *DoctorOptions) fix(ctx context.Context, before *doctor.Report) error {
 // the findings that fixes: bsl-not-using-aad, and shared-key-disabled where it is a root cause. Only
 // a location the user owns: the AKS Backup extension renders its own from its configuration settings
 // and would put the old value back (its fix is az k8s-extension update). Only when the identity's
-// blob data role is in place, or configure grants it in the same run: a location that works with a
-// key must not stop working. whyNot says why a location that is not on Entra ID is left alone.
+// blob data role is in place, or configure grants it in the same run, or keys fail already: a
+// location that works with a key must not stop working. whyNot says why a location that is not on
+// Entra ID is left alone.
 func (o *DoctorOptions) bslFixesFor(rep *doctor.Report, fixers []fixer) (names, fixes []string, whyNot string) {
 	for _, f := range rep.Findings {
 		if f.ID != catalog.BSLNotUsingAAD.ID {
@@ -221,14 +231,16 @@ func (o *DoctorOptions) bslFixesFor(rep *doctor.Report, fixers []fixer) (names, 
 			return slices.Contains(checkFindings(rep, checkRoles), id)
 		}))
 	}
-	if !rolesOK {
-		return nil, nil, "the identity's blob data role is not confirmed (check storage-roles), and a location that works with a key must keep working"
-	}
+	// Where keys already fail (the account refuses them, or Velero's key is refused), the location
+	// does not work with a key, and Entra ID is the fix both findings name.
 	fixes = []string{catalog.BSLNotUsingAAD.ID}
 	for _, f := range rep.RootCauses {
-		if f.ID == catalog.SharedKeyDisabled.ID {
-			fixes = append(fixes, f.ID)
+		if f.ID == catalog.SharedKeyDisabled.ID || f.ID == catalog.StorageKeyMisconfigured.ID {
+			fixes = appendOnce(fixes, f.ID)
 		}
+	}
+	if !rolesOK && len(fixes) == 1 {
+		return nil, nil, "the identity's blob data role is not confirmed (check storage-roles), and a location that works with a key must keep working"
 	}
 	return names, fixes, ""
 }
@@ -241,6 +253,17 @@ func checkFindings(rep *doctor.Report, check string) []string {
 		}
 	}
 	return nil
+}
+
+// waitForLocations waits, up to --bsl-timeout, for Velero to validate the locations again; the
+// report after the fix says why any is still not Available.
+func (o *DoctorOptions) waitForLocations(ctx context.Context) {
+	fmt.Fprintf(o.ErrOut, "Waiting up to %s for the BackupStorageLocations to turn Available...\n", o.BSLTimeout)
+	ctx, cancel := context.WithTimeout(ctx, o.BSLTimeout)
+	defer cancel()
+	if _, err := bsl.Wait(ctx, o.dynamic, o.profile.Namespace, "", bsl.WaitOptions{Resync: 10 * time.Second}); err != nil {
+		fmt.Fprintf(o.ErrOut, "Not all Available yet (%s); the report below says why.\n", output.Line(err.Error()))
+	}
 }
 
 // runFixer runs a fixing command in-process with doctor's selection, in text mode.
@@ -256,7 +279,7 @@ func (o *DoctorOptions) runFixer(ctx context.Context, fx fixer, extra ...string)
 		args = append(args, selectionArgs(o.profile)...)
 	}
 	applying := len(extra) > 0 && extra[0] == "--yes"
-	if fx.name == "identity configure" && o.WaitBSL && applying {
+	if fx.name == "identity configure" && fx.waitBSL && applying {
 		args = append(args, "--wait-bsl", "--bsl-timeout", o.BSLTimeout.String())
 	}
 	cmd.SetArgs(append(args, extra...))

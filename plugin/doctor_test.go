@@ -112,9 +112,10 @@ func TestDoctorFixersFor(t *testing.T) {
 func TestDoctorBSLFixesFor(t *testing.T) {
 	notAAD := findings.Finding{ID: "bsl-not-using-aad", Severity: findings.SeverityWarning, Object: "backupstoragelocation/velero/default"}
 	sharedKey := findings.Finding{ID: "shared-key-disabled", Severity: findings.SeverityError}
-	report := func(roles doctor.Status, roleFindings ...string) *doctor.Report {
+	keyRefused := findings.Finding{ID: "storage-key-misconfigured", Severity: findings.SeverityError}
+	report := func(roles doctor.Status, roots []findings.Finding, roleFindings ...string) *doctor.Report {
 		return &doctor.Report{Checks: []doctor.Result{{ID: checkRoles, Status: roles, Findings: roleFindings}},
-			Findings: []findings.Finding{sharedKey, notAAD}, RootCauses: []findings.Finding{sharedKey}}
+			Findings: append(append([]findings.Finding{}, roots...), notAAD), RootCauses: roots}
 	}
 	velero := profile.Profile{Name: "velero", Namespace: "velero"}
 	extension := profile.Profile{Name: "aks-backup", Namespace: "dataprotection-microsoft", ExtensionType: "microsoft.dataprotection.kubernetes"}
@@ -128,10 +129,12 @@ func TestDoctorBSLFixesFor(t *testing.T) {
 		fixes   []string
 		whyNot  string
 	}{
-		{"user-owned, role in place", velero, report(doctor.StatusOK), nil, []string{"default"}, []string{"bsl-not-using-aad", "shared-key-disabled"}, ""},
-		{"user-owned, role granted by configure first", velero, report(doctor.StatusFailed, "blob-data-role-missing"), configureRoles, []string{"default"}, []string{"bsl-not-using-aad", "shared-key-disabled"}, ""},
-		{"user-owned, role unknown", velero, report(doctor.StatusSkipped), nil, nil, nil, "blob data role is not confirmed"},
-		{"the extension's location", extension, report(doctor.StatusOK), nil, nil, nil, "az k8s-extension update"},
+		{"user-owned, role in place", velero, report(doctor.StatusOK, []findings.Finding{sharedKey}), nil, []string{"default"}, []string{"bsl-not-using-aad", "shared-key-disabled"}, ""},
+		{"user-owned, role granted by configure first", velero, report(doctor.StatusFailed, nil, "blob-data-role-missing"), configureRoles, []string{"default"}, []string{"bsl-not-using-aad"}, ""},
+		{"user-owned, role unknown, keys refused", velero, report(doctor.StatusSkipped, []findings.Finding{keyRefused, sharedKey}), nil, []string{"default"},
+			[]string{"bsl-not-using-aad", "storage-key-misconfigured", "shared-key-disabled"}, ""},
+		{"user-owned, role unknown, keys may work", velero, report(doctor.StatusSkipped, nil), nil, nil, nil, "blob data role is not confirmed"},
+		{"the extension's location", extension, report(doctor.StatusOK, []findings.Finding{sharedKey}), nil, nil, nil, "az k8s-extension update"},
 		{"nothing to switch", velero, &doctor.Report{}, nil, nil, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
