@@ -76,6 +76,11 @@ errors of its own.
 The first line is the verdict, then the root causes with their fixes, then every check. Without Azure
 access the in-cluster checks still run and the report says which checks were skipped and why.
 
+--fix repairs what the tool itself can: the wiring, federated credentials and blob data role (identity
+configure), the vault's Trusted Access binding (trusted-access create, with --vault-id) and useAAD on a
+BackupStorageLocation you own (not the extension's), as one plan with --dry-run and a confirmation,
+then runs doctor again and shows before and after. Everything else is listed with its own fix.
+
 Exit codes: 0 healthy, 1 findings, 2 doctor could not run (bad input, API server unreachable).`,
 		Example: `  # AKS Backup extension
   kubectl aksbackup doctor
@@ -93,7 +98,7 @@ Exit codes: 0 healthy, 1 findings, 2 doctor could not run (bad input, API server
 	cmd.Flags().StringVar(&o.VaultID, "vault-id", "", "ARM ID of the backup vault, to check its Trusted Access binding")
 	cmd.Flags().BoolVar(&o.Probe, "probe", false, "Also write, read and delete a test blob as the component (see probe)")
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "Print the request counts, waves and each check's duration")
-	cmd.Flags().BoolVar(&o.Fix, "fix", false, "Apply every fix this tool can make (identity configure, trusted-access create) after showing the plan, then run doctor again")
+	cmd.Flags().BoolVar(&o.Fix, "fix", false, "Apply every fix this tool can make (identity configure, trusted-access create, useAAD on a BackupStorageLocation you own) after showing the plan, then run doctor again")
 	cmd.Flags().StringVar(&o.DryRun, "dry-run", "none", "With --fix: none, client (print the plan) or server (the plan, validated by the API server)")
 	cmd.Flags().Lookup("dry-run").NoOptDefVal = "client"
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "With --fix: apply without asking")
