@@ -17,6 +17,10 @@ import (
 // Each request also gives up after kube.DefaultRequestTimeout without an answer.
 const defaultReadTimeout = 2 * time.Minute
 
+// defaultMaxPodLogs: Velero runs one replica; a namespace of many replicas of one configuration
+// says what it has to say in a few logs, and each log is a request.
+const defaultMaxPodLogs = 10
+
 // bounded is an options struct whose --timeout bounds its whole Run; runE applies it.
 type bounded interface {
 	// limit is the bound; 0 means none.

@@ -37,8 +37,10 @@ type TriageOptions struct {
 	Previous  bool
 	Since     time.Duration
 	Container string
-	Timeout   time.Duration
-	Catalog   bool
+	// MaxPodLogs bounds the replicas whose logs are read per workload (0 = all).
+	MaxPodLogs int
+	Timeout    time.Duration
+	Catalog    bool
 	// AnchorsERE prints the catalog's anchors as one grep -E pattern (for make bench).
 	AnchorsERE bool
 
@@ -92,6 +94,7 @@ short, such as a truncated gzip, after the report on the part that was read).`,
 	cmd.Flags().StringArrayVarP(&o.Files, "file", "f", nil, "Read this saved log instead of the cluster (repeat for several; - reads standard input; gzip, bzip2 and UTF-16 are detected)")
 	cmd.Flags().BoolVarP(&o.Previous, "previous", "p", false, "Read the previous instance of the container (after a restart or crash)")
 	cmd.Flags().DurationVar(&o.Since, "since", 0, "Only read logs newer than this, e.g. 30m or 2h (default: all the kubelet kept)")
+	cmd.Flags().IntVar(&o.MaxPodLogs, "max-pod-logs", defaultMaxPodLogs, "Read the logs of at most this many replicas per workload, not-ready and restarted ones first (0 = all); every replica's state is read")
 	cmd.Flags().StringVarP(&o.Container, "container", "c", "", "Container to read (default: the profile's storage container, velero)")
 	addTimeoutFlag(cmd, &o.Timeout, defaultReadTimeout, "Bounds reading the cluster (not --file)")
 	cmd.Flags().BoolVar(&o.Catalog, "catalog", false, "Print the catalog of root causes triage knows, then exit")
@@ -146,6 +149,9 @@ func (o *TriageOptions) Validate() error {
 	}
 	if o.Since < 0 {
 		return fmt.Errorf("--since must be positive, got %s", o.Since)
+	}
+	if o.MaxPodLogs < 0 {
+		return fmt.Errorf("--max-pod-logs must be 0 (all) or more, got %d", o.MaxPodLogs)
 	}
 	stdin := 0
 	for _, f := range o.Files {
@@ -300,7 +306,7 @@ func (o *TriageOptions) scanCluster(ctx context.Context, a *triage.Analyzer) ([]
 	if err := o.Factory.CheckAPIServer(ctx); err != nil {
 		return nil, err
 	}
-	src := triage.ClusterSource{Namespace: o.profile.Namespace, Previous: o.Previous, Since: o.Since}
+	src := triage.ClusterSource{Namespace: o.profile.Namespace, Previous: o.Previous, Since: o.Since, MaxLogsPerDeployment: o.MaxPodLogs}
 	for _, p := range o.profile.Pairs {
 		container := p.StorageContainer
 		if o.Container != "" {
@@ -330,13 +336,24 @@ func (o *TriageOptions) scanCluster(ctx context.Context, a *triage.Analyzer) ([]
 		return nil, kube.Explain(err, o.Factory.Host())
 	}
 	var notes []string
+	notRead := map[string]int{}
 	for _, s := range sources {
+		if s.NotRead {
+			notRead[s.Deployment]++
+			continue
+		}
 		if s.Err != "" {
 			which := "logs"
 			if o.Previous {
 				which = "previous logs"
 			}
 			notes = append(notes, fmt.Sprintf("warning: could not read the %s of pod %s container %s: %s", which, s.Pod, s.Container, s.Err))
+		}
+	}
+	for _, d := range src.Deployments {
+		if n := notRead[d.Name]; n > 0 {
+			notes = append(notes, fmt.Sprintf("note: read the logs of %d replicas of %s and the state of all %d; --max-pod-logs=0 reads every log",
+				o.MaxPodLogs, d.Name, o.MaxPodLogs+n))
 		}
 	}
 	if len(sources) == 0 {

@@ -24,6 +24,10 @@ type ClusterSource struct {
 	Previous    bool
 	// Since limits logs to this recent window (0 = everything the kubelet kept).
 	Since time.Duration
+	// MaxLogsPerDeployment bounds how many replicas' logs are read (0 = all): replicas share one
+	// configuration, and a namespace of thousands of pods must not cost a request each. Every pod's
+	// state is still read; the unhealthy replicas' logs come first.
+	MaxLogsPerDeployment int
 }
 
 // DeploymentLogs is one deployment and the container that logs storage errors (velero).
@@ -34,11 +38,15 @@ type DeploymentLogs struct {
 
 // Source describes one log that was read, for the report's "source" and for the user.
 type Source struct {
-	Pod       string
-	Container string
-	Lines     int64
+	// Deployment is the workload the pod belongs to, for a live read.
+	Deployment string
+	Pod        string
+	Container  string
+	Lines      int64
 	// Err is set when the log could not be read (no previous instance, container not started).
 	Err string
+	// NotRead is set for a replica past ClusterSource.MaxLogsPerDeployment: its state was read, its log was not.
+	NotRead bool
 }
 
 // ScanCluster reads the logs of every replica of each deployment and the pods' own state (an
@@ -58,11 +66,16 @@ func (a *Analyzer) ScanCluster(ctx context.Context, client kubernetes.Interface,
 		if err != nil {
 			return sources, fmt.Errorf("listing pods of deployment %s/%s: %w", src.Namespace, d.Name, err)
 		}
-		sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
+		sortUnhealthyFirst(items)
 		for i := range items {
 			pod := &items[i]
 			a.addPodState(pod)
-			s := Source{Pod: pod.Namespace + "/" + pod.Name, Container: d.Container}
+			s := Source{Deployment: d.Name, Pod: pod.Namespace + "/" + pod.Name, Container: d.Container}
+			if src.MaxLogsPerDeployment > 0 && i >= src.MaxLogsPerDeployment {
+				s.NotRead = true
+				sources = append(sources, s)
+				continue
+			}
 			before := a.linesRead
 			if err := a.scanPodLog(ctx, client, pod, d.Container, src); err != nil {
 				s.Err = err.Error()
@@ -72,6 +85,26 @@ func (a *Analyzer) ScanCluster(ctx context.Context, client kubernetes.Interface,
 		}
 	}
 	return sources, nil
+}
+
+// sortUnhealthyFirst orders replicas so that a bounded read sees the ones with something to say:
+// not ready or restarted first, then by name, so that the same pods are read on every run.
+func sortUnhealthyFirst(pods []corev1.Pod) {
+	unhealthy := func(p *corev1.Pod) bool {
+		for _, cs := range p.Status.ContainerStatuses {
+			if !cs.Ready || cs.RestartCount > 0 {
+				return true
+			}
+		}
+		return p.Status.Phase != corev1.PodRunning
+	}
+	sort.SliceStable(pods, func(i, j int) bool {
+		ui, uj := unhealthy(&pods[i]), unhealthy(&pods[j])
+		if ui != uj {
+			return ui
+		}
+		return pods[i].Name < pods[j].Name
+	})
 }
 
 func (a *Analyzer) scanPodLog(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, container string, src ClusterSource) error {
