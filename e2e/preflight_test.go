@@ -33,8 +33,10 @@ type preflightDoc struct {
 	Kind              string `json:"kind"`
 	Ready             bool   `json:"ready"`
 	KubernetesVersion string `json:"kubernetesVersion"`
-	APIRequests       int    `json:"apiRequests"`
-	Checks            []struct {
+	Requests          struct {
+		Kubernetes int `json:"kubernetes"`
+	} `json:"requests"`
+	Checks []struct {
 		Name, Status, Detail string
 	} `json:"checks"`
 	Volumes struct {
@@ -169,8 +171,8 @@ func TestPreflight(t *testing.T) {
 				t.Errorf("unexpected %s", id)
 			}
 		}
-		if doc.check("scheduling") != "ok" || doc.check("csi-drivers") != "ok" || doc.check("kubernetes-version") != "ok" || doc.APIRequests == 0 {
-			t.Errorf("checks %+v, %d requests", doc.Checks, doc.APIRequests)
+		if doc.check("scheduling") != "ok" || doc.check("csi-drivers") != "ok" || doc.check("kubernetes-version") != "ok" || doc.Requests.Kubernetes == 0 {
+			t.Errorf("checks %+v, %d requests", doc.Checks, doc.Requests.Kubernetes)
 		}
 	})
 

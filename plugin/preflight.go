@@ -133,6 +133,7 @@ func (o *PreflightOptions) Validate() error {
 func (o *PreflightOptions) limit() time.Duration { return o.Timeout }
 
 func (o *PreflightOptions) Run(ctx context.Context) error {
+	kubeBefore, armBefore := kube.RequestsSent(), azure.RequestsSent()
 	if err := o.Factory.CheckAPIServer(ctx); err != nil {
 		return err
 	}
@@ -173,13 +174,13 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 		report.Summary = findings.Summarize(report.Findings)
 		report.Ready = !findings.HasErrors(report.Findings)
 	}
-	report.APIRequests = kube.RequestsSent()
+	report.Requests = &preflight.Requests{Kubernetes: kube.RequestsSent() - kubeBefore, Azure: azure.RequestsSent() - armBefore}
 	if o.printer.Structured() {
 		err = o.printer.PrintDocument(o.Out, preflightDocument{APIVersion: identity.APIVersion, Report: report})
 	} else {
 		err = preflight.WriteText(o.Out, report, findings.TextOptions{Color: output.ColorEnabled(o.Out)})
-		if err == nil && report.APIRequests > 0 {
-			fmt.Fprintf(o.ErrOut, "read in %d API requests\n", report.APIRequests)
+		if err == nil && report.Requests.Kubernetes > 0 {
+			fmt.Fprintf(o.ErrOut, "read in %d Kubernetes and %d ARM requests\n", report.Requests.Kubernetes, report.Requests.Azure)
 		}
 	}
 	if err != nil {

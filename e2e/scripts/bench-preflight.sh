@@ -39,7 +39,7 @@ rss=$(rss_of preflight) base_rss=$(rss_of kubectl)
 printf '\npreflight over %s PersistentVolumes (exit %s: findings, as the mix holds unsupported volumes)\n' "$(jq .volumes.total "$work/preflight.out")" "$code"
 printf '  wall time        %s\n' "$(wall_of preflight)"
 printf '  peak RSS         %d MB (bound: 150 MB)\n' $((rss / 1024))
-printf '  API requests     %s (%s pages of persistent volumes)\n' "$(jq .apiRequests "$work/preflight.out")" "$(jq .volumes.pages "$work/preflight.out")"
+printf '  API requests     %s (%s pages of persistent volumes)\n' "$(jq .requests.kubernetes "$work/preflight.out")" "$(jq .volumes.pages "$work/preflight.out")"
 jq -r '.volumes.classes[] | "    \(.class): \(.count)"' "$work/preflight.out"
 printf '  baseline: kubectl get pv -o json: %s wall, %d MB peak RSS (%.1fx preflight'"'"'s)\n' "$(wall_of kubectl)" $((base_rss / 1024)) "$(echo "$base_rss $rss" | awk '{printf "%.1f", $1 / $2}')"
 rm -rf "$work"

@@ -71,8 +71,14 @@ type Report struct {
 	Volumes           Inventory          `json:"volumes"`
 	Findings          []findings.Finding `json:"findings"`
 	Summary           findings.Summary   `json:"summary"`
-	// APIRequests is how many requests the API server answered, when the caller counted them.
-	APIRequests int64 `json:"apiRequests,omitempty"`
+	// Requests counts what this run sent, when the caller counted it (the shape of doctor's).
+	Requests *Requests `json:"requests,omitempty"`
+}
+
+// Requests is how many requests one run sent to the API server and to ARM.
+type Requests struct {
+	Kubernetes int64 `json:"kubernetes"`
+	Azure      int64 `json:"azure"`
 }
 
 // Run runs every check. A forbidden read skips the checks that need it with a finding; any other
