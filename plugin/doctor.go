@@ -52,8 +52,6 @@ type DoctorOptions struct {
 
 	cmd     *cobra.Command
 	printer *output.Printer
-	// format is the printer's format, for the fleet table (doctor_fleet.go).
-	format  output.Format
 	profile profile.Profile
 	client  kubernetes.Interface
 	dynamic dynamic.Interface
@@ -131,8 +129,6 @@ func (o *DoctorOptions) Validate() error {
 	var err error
 	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		errs = append(errs, err)
-	} else {
-		o.format = o.printer.Format()
 	}
 	if err := validateTimeout(o.Timeout); err != nil {
 		errs = append(errs, err)
@@ -166,8 +162,8 @@ func (o *DoctorOptions) Validate() error {
 		if len(o.Contexts) > 0 && o.AllContexts {
 			errs = append(errs, errors.New("give --contexts or --all-contexts, not both"))
 		}
-		if o.printer != nil && o.printer.Format() != output.Table && !o.format.Structured() {
-			errs = append(errs, fmt.Errorf("with --contexts/--all-contexts, -o takes json or yaml (got %q): the fleet table has no extra columns; pipe -o json to jq for one field", o.Print.Output))
+		if err := o.fleetOutputSupported("--contexts/--all-contexts"); err != nil {
+			errs = append(errs, err)
 		}
 		if o.Parallel < 1 {
 			errs = append(errs, fmt.Errorf("--parallel must be at least 1, got %d", o.Parallel))

@@ -117,8 +117,8 @@ func (o *DoctorOptions) runFleet(ctx context.Context, contexts []string) error {
 			fleet.Unhealthy++
 		}
 	}
-	if o.format.Structured() {
-		if err := output.Write(o.Out, o.format, fleet); err != nil {
+	if o.printer.Structured() {
+		if err := o.printer.PrintDocument(o.Out, fleet); err != nil {
 			return err
 		}
 	} else {
@@ -245,8 +245,8 @@ func (g *fleetGraph) Complete(*cobra.Command, []string) error {
 func (g *fleetGraph) Validate() error {
 	o := g.o
 	errs := []error{o.Validate()}
-	if o.format != output.Table && !o.format.Structured() {
-		errs = append(errs, fmt.Errorf("with --fleet, -o takes json or yaml: the fleet table has no other form"))
+	if err := o.fleetOutputSupported("--fleet"); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Fix {
 		errs = append(errs, errors.New("--fix works on one cluster at a time: drop --fleet, or pick the context with --context"))
@@ -317,8 +317,8 @@ func (g *fleetGraph) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	report := fleet.NewReport(g.subscriptions, rows, res.Pages)
-	if o.format.Structured() {
-		if err := output.Write(o.Out, o.format, report); err != nil {
+	if o.printer.Structured() {
+		if err := o.printer.PrintDocument(o.Out, report); err != nil {
 			return err
 		}
 	} else if err := writeFleetGraphTable(o.Out, report); err != nil {
@@ -395,4 +395,13 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// fleetOutputSupported: a fleet prints its summary table or one document (json, yaml, jsonpath,
+// go-template); it has no wide columns and names no Kubernetes objects.
+func (o *DoctorOptions) fleetOutputSupported(mode string) error {
+	if o.printer == nil || o.printer.Format() == output.Table || (o.printer.Structured() && o.printer.Format() != "name") {
+		return nil
+	}
+	return fmt.Errorf("with %s, -o takes json, yaml, jsonpath or go-template (got %q): the fleet table has no extra columns and a fleet is not a Kubernetes object", mode, o.Print.Output)
 }

@@ -257,7 +257,7 @@ func TestDoctorFleetResourceGraphCannotRun(t *testing.T) {
 		{name: "with --fix", graph: &azurefake.ResourceGraph{}, args: []string{"--subscription", fleetSubA, "--fix"}, wantErr: []string{"--fix works on one cluster"}},
 		{name: "with --cluster-id", graph: &azurefake.ResourceGraph{}, args: []string{"--subscription", fleetSubA, "--cluster-id", healthyFleetCluster(fleetSubA, "rg", "a", nil).ID},
 			wantErr: []string{"--fleet checks every cluster"}},
-		{name: "-o wide", graph: &azurefake.ResourceGraph{}, args: []string{"--subscription", fleetSubA, "-o", "wide"}, wantErr: []string{"-o takes json or yaml"}},
+		{name: "-o wide", graph: &azurefake.ResourceGraph{}, args: []string{"--subscription", fleetSubA, "-o", "wide"}, wantErr: []string{"-o takes json, yaml, jsonpath or go-template"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
