@@ -23,6 +23,7 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/plan"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/velerocreds"
 )
 
 // IdentityConfigureOptions wires the profile's service accounts and deployments to a managed identity.
@@ -308,6 +309,13 @@ func (o *IdentityConfigureOptions) prepare(ctx context.Context) (*identity.Confi
 			return nil, nil, err
 		}
 		pa := profileAzure{Profile: o.profile, Azure: &o.Azure, Identity: o.Identity, ClientID: o.ClientID, Annotated: annotatedClientIDs(o.profile, snap)}
+		if o.profile.Name == "velero" {
+			// As status does: Velero takes the storage account's resource group from its credentials
+			// file when the BSL names none. A secret this caller may not read leaves the BSL's word.
+			if creds, err := velerocreds.Check(ctx, o.client, o.profile.Namespace, true); err == nil {
+				pa.CredentialsResourceGroup = creds.ResourceGroup
+			}
+		}
 		facts, err := pa.gather(ctx, azc, o.azureTarget, o.client, o.Factory)
 		if err != nil {
 			return nil, nil, err

@@ -79,3 +79,33 @@ func TestStatusTakesTheResourceGroupFromVelerosCredentials(t *testing.T) {
 		})
 	}
 }
+
+// configure plans the role on the same storage account status judges: with no resourceGroup in the
+// BSL, the credentials secret's AZURE_RESOURCE_GROUP names it.
+func TestConfigureTakesTheResourceGroupFromVelerosCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		credentials string
+		lookups     int
+	}{
+		{"from the credentials secret", "AZURE_SUBSCRIPTION_ID=" + azurefake.Subscription + "\nAZURE_RESOURCE_GROUP=lab-rg\n", 1},
+		{"the secret names none", "AZURE_SUBSCRIPTION_ID=" + azurefake.Subscription + "\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			az := veleroAzure()
+			withAzure(t, az)
+			client := veleroCluster(veleroClientID)
+			secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: velerocreds.Secret, Namespace: "velero"}, Data: map[string][]byte{velerocreds.Key: []byte(tc.credentials)}}
+			if _, err := client.CoreV1().Secrets("velero").Create(context.Background(), secret, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			b := veleroBSL()
+			delete(b.Spec.Config, "resourceGroup")
+			f := &fakeFactory{client: client, dyn: dynamicWith(t, b), rg: "lab-rg", cluster: "lab-aks"}
+			out, errOut, err := run(t, f, "", "identity", "configure", "--profile", "velero", "--dry-run=client")
+			if got := az.Calls["GetStorageAccount"]; got != tc.lookups {
+				t.Errorf("the storage account was read %d times, want %d (exit %d)\n%s\n%s", got, tc.lookups, exitcode.Code(err), out, errOut)
+			}
+		})
+	}
+}
