@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
@@ -22,26 +23,12 @@ func WriteText(w io.Writer, r *Report, opts findings.TextOptions) error {
 	if _, err := fmt.Fprintf(w, "%s (%s)\n\n", verdict, findings.SummaryLine(r.Summary)); err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
-	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Status, output.Line(c.Detail))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := output.PrintTable(w, CheckTable(r), false); err != nil {
 		return err
 	}
 	if r.Volumes.Pages > 0 {
 		fmt.Fprintf(w, "\nPERSISTENT VOLUMES: %d\n", r.Volumes.Total)
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CLASS\tCOUNT\tAKS BACKUP\tEXAMPLES")
-		for _, c := range r.Volumes.Classes {
-			examples := make([]string, len(c.Examples))
-			for i, e := range c.Examples {
-				examples[i] = output.Line(e)
-			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", c.Class, c.Count, c.Coverage, strings.Join(examples, ", "))
-		}
-		if err := tw.Flush(); err != nil {
+		if err := output.PrintTable(w, VolumeTable(r), false); err != nil {
 			return err
 		}
 	}
@@ -52,4 +39,24 @@ func WriteText(w io.Writer, r *Report, opts findings.TextOptions) error {
 		return err
 	}
 	return findings.WriteText(w, r.Findings, opts)
+}
+
+// CheckTable is the check table: one row per check.
+func CheckTable(r *Report) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Check", Type: "string"}, {Name: "Status", Type: "string"}, {Name: "Detail", Type: "string"}}}
+	for _, c := range r.Checks {
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{c.Name, string(c.Status), c.Detail}})
+	}
+	return t
+}
+
+// VolumeTable is the inventory: one row per class of persistent volume, with what AKS Backup does with it.
+func VolumeTable(r *Report) *metav1.Table {
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Class", Type: "string"}, {Name: "Count", Type: "integer"}, {Name: "AKS Backup", Type: "string"}, {Name: "Examples", Type: "string"}}}
+	for _, c := range r.Volumes.Classes {
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{string(c.Class), int64(c.Count), string(c.Coverage), strings.Join(c.Examples, ", ")}})
+	}
+	return t
 }
