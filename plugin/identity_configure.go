@@ -9,9 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/bsl"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
@@ -21,7 +19,6 @@ import (
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/plan"
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/velerocreds"
 )
@@ -29,9 +26,8 @@ import (
 // IdentityConfigureOptions wires the profile's service accounts and deployments to a managed identity.
 type IdentityConfigureOptions struct {
 	genericiooptions.IOStreams
-	Factory    kube.Factory
-	Profile    profileFlags
-	Azure      azureFlags
+	Factory kube.Factory
+	profileTarget
 	ClientID   string
 	TenantID   string
 	Identity   identityFlags
@@ -50,15 +46,10 @@ type IdentityConfigureOptions struct {
 
 	helmValuesOnly bool
 
-	printer     *output.Printer
-	dryRun      dryRunMode
-	skip        map[string]bool
-	profile     profile.Profile
-	client      kubernetes.Interface
-	azureTarget azure.ResourceID
-	useAzure    bool
-	skipReason  string
-	now         func() time.Time
+	printer *output.Printer
+	dryRun  dryRunMode
+	skip    map[string]bool
+	now     func() time.Time
 }
 
 // ConfigureResult is the document `identity configure -o json|yaml` prints.
@@ -106,8 +97,7 @@ nothing. Other labels and annotations are never touched.`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
-	o.Profile.AddFlags(cmd)
-	o.Azure.AddFlags(cmd)
+	o.addFlags(cmd)
 	o.Identity.AddFlags(cmd)
 	cmd.Flags().StringVar(&o.RoleScope, "role-scope", azurecheck.RoleScopeContainer, "Where to grant Storage Blob Data Contributor: container (the BSL's or extension's container, least privilege) or account")
 	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "Client ID (GUID) of the managed identity; default: the backup extension identity's, read from Azure")
@@ -139,26 +129,14 @@ func phaseNames() string {
 }
 
 func (o *IdentityConfigureOptions) Complete(*cobra.Command, []string) error {
-	var err error
-	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
-		return err
-	}
-	if o.azureTarget, o.useAzure, o.skipReason, err = o.Azure.optionalTarget(o.Factory); err != nil {
-		return err
-	}
-	o.client, err = o.Factory.Clientset()
-	return err
+	return o.complete(o.Factory)
 }
 
 func (o *IdentityConfigureOptions) Validate() error {
 	var errs []error
 	switch {
 	case o.ClientID == "" && !o.useAzure:
-		reason := o.skipReason
-		if reason == "" {
-			reason = "--no-azure"
-		}
-		errs = append(errs, fmt.Errorf("--client-id is required when the Azure side is not used (%s)", reason))
+		errs = append(errs, fmt.Errorf("--client-id is required when the Azure side is not used (%s)", o.azureSkipReason()))
 	case o.ClientID != "" && !identity.IsGUID(o.ClientID):
 		errs = append(errs, fmt.Errorf("--client-id %q is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)", o.ClientID))
 	}

@@ -9,16 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/findings"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/velerocreds"
 )
 
@@ -26,19 +23,13 @@ import (
 type IdentityStatusOptions struct {
 	genericiooptions.IOStreams
 	Factory kube.Factory
-	Profile profileFlags
-	Azure   azureFlags
+	profileTarget
 	// Identity names the workload's own managed identity (profiles without the extension).
 	Identity identityFlags
 	Print    *output.PrintFlags
 	Timeout  time.Duration
 
-	printer     *output.Printer
-	profile     profile.Profile
-	client      kubernetes.Interface
-	azureTarget azure.ResourceID
-	checkAzure  bool
-	skipReason  string
+	printer *output.Printer
 }
 
 // NewIdentityStatusCommand builds `kubectl aksbackup identity status`.
@@ -63,8 +54,7 @@ the storage account. Exits 0 when healthy, 1 when any finding is an error.`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
-	o.Profile.AddFlags(cmd)
-	o.Azure.AddFlags(cmd)
+	o.addFlags(cmd)
 	o.Identity.AddFlags(cmd)
 	o.Print.AddFlags(cmd)
 	addTimeoutFlag(cmd, &o.Timeout, defaultReadTimeout, "Bounds the whole command, the Azure checks included")
@@ -72,15 +62,7 @@ the storage account. Exits 0 when healthy, 1 when any finding is an error.`,
 }
 
 func (o *IdentityStatusOptions) Complete(*cobra.Command, []string) error {
-	var err error
-	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
-		return err
-	}
-	if o.azureTarget, o.checkAzure, o.skipReason, err = o.Azure.optionalTarget(o.Factory); err != nil {
-		return err
-	}
-	o.client, err = o.Factory.Clientset()
-	return err
+	return o.complete(o.Factory)
 }
 
 func (o *IdentityStatusOptions) Validate() error {
@@ -123,7 +105,7 @@ func (o *IdentityStatusOptions) Run(ctx context.Context) error {
 		st.AddFindings(creds.Findings...)
 	}
 	switch {
-	case o.checkAzure:
+	case o.useAzure:
 		azc, err := o.Azure.Client()
 		if err != nil {
 			return err

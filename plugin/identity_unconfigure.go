@@ -10,16 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azurecheck"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/exitcode"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/identity"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/kube"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/plan"
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/profile"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/rollout"
 )
 
@@ -29,9 +26,8 @@ const unconfigureAzureChecks = "your permission to delete on each scope (Microso
 // IdentityUnconfigureOptions removes what `identity configure` created, and nothing else.
 type IdentityUnconfigureOptions struct {
 	genericiooptions.IOStreams
-	Factory    kube.Factory
-	Profile    profileFlags
-	Azure      azureFlags
+	Factory kube.Factory
+	profileTarget
 	ClientID   string
 	Yes        bool
 	DryRun     string
@@ -39,15 +35,10 @@ type IdentityUnconfigureOptions struct {
 	WaitFlags  waitFlags
 	Print      *output.PrintFlags
 
-	printer     *output.Printer
-	dryRun      dryRunMode
-	skip        map[string]bool
-	profile     profile.Profile
-	client      kubernetes.Interface
-	azureTarget azure.ResourceID
-	useAzure    bool
-	skipReason  string
-	now         func() time.Time
+	printer *output.Printer
+	dryRun  dryRunMode
+	skip    map[string]bool
+	now     func() time.Time
 }
 
 // UnconfigureResult is the document `identity unconfigure -o json|yaml` prints.
@@ -100,8 +91,7 @@ nothing.`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
-	o.Profile.AddFlags(cmd)
-	o.Azure.AddFlags(cmd)
+	o.addFlags(cmd)
 	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "Client ID (GUID) configure annotated; default: the backup identity's, read from Azure (required with --no-azure)")
 	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Apply without asking for confirmation")
 	cmd.Flags().StringSliceVar(&o.SkipPhases, "skip-phases", nil, "Phases to skip (comma-separated): "+unconfigurePhaseNames())
@@ -127,26 +117,14 @@ func unconfigurePhaseNames() string {
 }
 
 func (o *IdentityUnconfigureOptions) Complete(*cobra.Command, []string) error {
-	var err error
-	if o.profile, err = o.Profile.Resolve(o.Factory); err != nil {
-		return err
-	}
-	if o.azureTarget, o.useAzure, o.skipReason, err = o.Azure.optionalTarget(o.Factory); err != nil {
-		return err
-	}
-	o.client, err = o.Factory.Clientset()
-	return err
+	return o.complete(o.Factory)
 }
 
 func (o *IdentityUnconfigureOptions) Validate() error {
 	var errs []error
 	switch {
 	case o.ClientID == "" && !o.useAzure:
-		reason := o.skipReason
-		if reason == "" {
-			reason = "--no-azure"
-		}
-		errs = append(errs, fmt.Errorf("--client-id is required when the Azure side is not used (%s): it names the annotation value configure set", reason))
+		errs = append(errs, fmt.Errorf("--client-id is required when the Azure side is not used (%s): it names the annotation value configure set", o.azureSkipReason()))
 	case o.ClientID != "" && !identity.IsGUID(o.ClientID):
 		errs = append(errs, fmt.Errorf("--client-id %q is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)", o.ClientID))
 	}
