@@ -28,16 +28,13 @@ type IdentityConfigureOptions struct {
 	genericiooptions.IOStreams
 	Factory kube.Factory
 	profileTarget
-	ClientID   string
-	TenantID   string
-	Identity   identityFlags
-	RoleScope  string
-	Overwrite  bool
-	Yes        bool
-	DryRun     string
-	SkipPhases []string
-	WaitFlags  waitFlags
-	Print      *output.PrintFlags
+	ClientID  string
+	TenantID  string
+	Identity  identityFlags
+	RoleScope string
+	Overwrite bool
+	planFlags
+	Print *output.PrintFlags
 	// WaitBSL waits, after the wiring is verified, until the BackupStorageLocations are Available.
 	WaitBSL    bool
 	BSLTimeout time.Duration
@@ -47,8 +44,6 @@ type IdentityConfigureOptions struct {
 	helmValuesOnly bool
 
 	printer *output.Printer
-	dryRun  dryRunMode
-	skip    map[string]bool
 	now     func() time.Time
 }
 
@@ -70,16 +65,12 @@ type ConfigureResult struct {
 func NewIdentityConfigureCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &IdentityConfigureOptions{IOStreams: streams, Factory: factory, now: time.Now, Print: output.NewPrintFlags().WithExtra(helmValuesFormat).
 		WithoutWide("the plan table has no extra columns").WithoutName("configure prints a plan; identity status -o name lists the objects")}
-	var phaseHelp []string
-	for _, ph := range allPhases() {
-		phaseHelp = append(phaseHelp, fmt.Sprintf("  %-16s %s", ph.Name, ph.Description))
-	}
 	cmd := &cobra.Command{
 		Use:   "configure",
 		Short: "Create the federated credentials and role, annotate, label and restart what needs it",
 		Long: `Wires the profile's service accounts and deployments to a managed identity, in phases:
 
-` + strings.Join(phaseHelp, "\n") + `
+` + phaseHelp(allPhases()) + `
 
 The Azure phases run when the AKS cluster is known (--cluster-id, or inferred from an az aks
 get-credentials kubeconfig); the client ID then comes from the extension's identity, so --client-id is
@@ -97,35 +88,23 @@ nothing. Other labels and annotations are never touched.`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
-	o.addFlags(cmd)
+	o.profileTarget.addFlags(cmd)
 	o.Identity.AddFlags(cmd)
 	cmd.Flags().StringVar(&o.RoleScope, "role-scope", azurecheck.RoleScopeContainer, "Where to grant Storage Blob Data Contributor: container (the BSL's or extension's container, least privilege) or account")
 	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "Client ID (GUID) of the managed identity; default: the backup extension identity's, read from Azure")
 	cmd.Flags().StringVar(&o.TenantID, "tenant-id", "", "Tenant ID (GUID) to annotate; by default the webhook's tenant is used")
 	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Replace an existing, different client-id, tenant-id or label value")
-	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Apply without asking for confirmation")
-	cmd.Flags().StringSliceVar(&o.SkipPhases, "skip-phases", nil, "Phases to skip (comma-separated): "+phaseNames())
 	cmd.Flags().BoolVar(&o.WaitBSL, "wait-bsl", false, "After the wiring is verified, wait until Velero reports the BackupStorageLocations Available (as bsl --wait-available)")
 	cmd.Flags().DurationVar(&o.BSLTimeout, "bsl-timeout", 15*time.Minute, "How long --wait-bsl waits; role assignments take minutes to apply")
-	addDryRunFlag(cmd, &o.DryRun)
-	o.WaitFlags.AddFlags(cmd, "Bounds the reads and checks before the plan, and again applying the changes, waiting for the rollouts and verifying")
+	o.planFlags.addFlags(cmd, allPhases(), "Bounds the reads and checks before the plan, and again applying the changes, waiting for the rollouts and verifying")
 	o.Print.AddFlags(cmd)
 	o.Helm.AddFlags(cmd)
-	_ = cmd.RegisterFlagCompletionFunc("skip-phases", cobra.FixedCompletions(strings.Split(phaseNames(), ", "), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 // allPhases lists configure's phases in order: Azure first, then the cluster.
 func allPhases() []plan.Phase {
 	return append(append([]plan.Phase{}, azurecheck.Phases...), identity.Phases...)
-}
-
-func phaseNames() string {
-	names := make([]string, 0, len(allPhases()))
-	for _, ph := range allPhases() {
-		names = append(names, ph.Name)
-	}
-	return strings.Join(names, ", ")
 }
 
 func (o *IdentityConfigureOptions) Complete(*cobra.Command, []string) error {
@@ -144,9 +123,6 @@ func (o *IdentityConfigureOptions) Validate() error {
 		errs = append(errs, fmt.Errorf("--tenant-id %q is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)", o.TenantID))
 	}
 	var err error
-	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
-		errs = append(errs, err)
-	}
 	if err := o.Azure.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -156,25 +132,19 @@ func (o *IdentityConfigureOptions) Validate() error {
 	if err := validateRoleScope(o.RoleScope); err != nil {
 		errs = append(errs, err)
 	}
-	if o.skip, err = plan.ParseSkip(allPhases(), o.SkipPhases); err != nil {
-		errs = append(errs, err)
-	}
 	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		errs = append(errs, err)
 	} else {
 		o.helmValuesOnly = o.printer.Extra() && string(o.printer.Format()) == helmValuesFormat
+	}
+	if err := o.planFlags.validate(o.Print, o.printer); err != nil {
+		errs = append(errs, err)
 	}
 	if o.BSLTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--bsl-timeout must not be negative, got %s", o.BSLTimeout))
 	}
 	if o.WaitBSL && (!o.WaitFlags.Wait || o.dryRun != dryRunNone) {
 		return fmt.Errorf("--wait-bsl needs the changes applied and the rollouts waited for: drop --dry-run and --wait=false")
-	}
-	if err := o.WaitFlags.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if o.printer != nil && o.printer.Structured() && !o.Yes && o.dryRun == dryRunNone {
-		errs = append(errs, errors.New("-o json|yaml cannot prompt for confirmation: add --yes or --dry-run"))
 	}
 	errs = append(errs, o.validateHelm())
 	return errors.Join(errs...)

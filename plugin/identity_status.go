@@ -54,7 +54,7 @@ the storage account. Exits 0 when healthy, 1 when any finding is an error.`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
-	o.addFlags(cmd)
+	o.profileTarget.addFlags(cmd)
 	o.Identity.AddFlags(cmd)
 	o.Print.AddFlags(cmd)
 	addTimeoutFlag(cmd, &o.Timeout, defaultReadTimeout, "Bounds the whole command, the Azure checks included")

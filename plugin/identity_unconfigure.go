@@ -28,16 +28,11 @@ type IdentityUnconfigureOptions struct {
 	genericiooptions.IOStreams
 	Factory kube.Factory
 	profileTarget
-	ClientID   string
-	Yes        bool
-	DryRun     string
-	SkipPhases []string
-	WaitFlags  waitFlags
-	Print      *output.PrintFlags
+	ClientID string
+	planFlags
+	Print *output.PrintFlags
 
 	printer *output.Printer
-	dryRun  dryRunMode
-	skip    map[string]bool
 	now     func() time.Time
 }
 
@@ -59,16 +54,12 @@ type UnconfigureResult struct {
 func NewIdentityUnconfigureCommand(factory kube.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &IdentityUnconfigureOptions{IOStreams: streams, Factory: factory, now: time.Now, Print: output.NewPrintFlags().
 		WithoutWide("the plan table has no extra columns").WithoutName("unconfigure prints a plan; identity status -o name lists the objects")}
-	var phaseHelp []string
-	for _, ph := range unconfigurePhases() {
-		phaseHelp = append(phaseHelp, fmt.Sprintf("  %-20s %s", ph.Name, ph.Description))
-	}
 	cmd := &cobra.Command{
 		Use:   "unconfigure",
 		Short: "Remove exactly what identity configure created: credentials, role, annotation and label",
 		Long: `Undoes identity configure, in phases:
 
-` + strings.Join(phaseHelp, "\n") + `
+` + phaseHelp(unconfigurePhases()) + `
 
 Only what configure created is removed, and only while it still holds configure's values: its named
 federated credentials (aksbackup-<service account>) with the cluster's issuer, the service account's
@@ -91,14 +82,10 @@ nothing.`,
 		Args: cobra.NoArgs,
 		RunE: runE(o),
 	}
-	o.addFlags(cmd)
+	o.profileTarget.addFlags(cmd)
 	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "Client ID (GUID) configure annotated; default: the backup identity's, read from Azure (required with --no-azure)")
-	cmd.Flags().BoolVarP(&o.Yes, "yes", "y", false, "Apply without asking for confirmation")
-	cmd.Flags().StringSliceVar(&o.SkipPhases, "skip-phases", nil, "Phases to skip (comma-separated): "+unconfigurePhaseNames())
-	addDryRunFlag(cmd, &o.DryRun)
-	o.WaitFlags.AddFlags(cmd, "Bounds the reads and checks before the plan, and again applying the changes and waiting for the rollouts")
+	o.planFlags.addFlags(cmd, unconfigurePhases(), "Bounds the reads and checks before the plan, and again applying the changes and waiting for the rollouts")
 	o.Print.AddFlags(cmd)
-	_ = cmd.RegisterFlagCompletionFunc("skip-phases", cobra.FixedCompletions(strings.Split(unconfigurePhaseNames(), ", "), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -106,14 +93,6 @@ nothing.`,
 // the identity before Azure stops trusting them.
 func unconfigurePhases() []plan.Phase {
 	return append(append([]plan.Phase{}, identity.UnconfigurePhases...), azurecheck.UnconfigurePhases...)
-}
-
-func unconfigurePhaseNames() string {
-	names := make([]string, 0, len(unconfigurePhases()))
-	for _, ph := range unconfigurePhases() {
-		names = append(names, ph.Name)
-	}
-	return strings.Join(names, ", ")
 }
 
 func (o *IdentityUnconfigureOptions) Complete(*cobra.Command, []string) error {
@@ -128,24 +107,15 @@ func (o *IdentityUnconfigureOptions) Validate() error {
 	case o.ClientID != "" && !identity.IsGUID(o.ClientID):
 		errs = append(errs, fmt.Errorf("--client-id %q is not a GUID (expected the form 00000000-0000-0000-0000-000000000000)", o.ClientID))
 	}
-	var err error
-	if o.dryRun, err = parseDryRun(o.DryRun); err != nil {
-		errs = append(errs, err)
-	}
 	if err := o.Azure.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if o.skip, err = plan.ParseSkip(unconfigurePhases(), o.SkipPhases); err != nil {
-		errs = append(errs, err)
-	}
+	var err error
 	if o.printer, err = o.Print.ToPrinter(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := o.WaitFlags.Validate(); err != nil {
+	if err := o.planFlags.validate(o.Print, o.printer); err != nil {
 		errs = append(errs, err)
-	}
-	if o.printer != nil && o.printer.Structured() && !o.Yes && o.dryRun == dryRunNone {
-		errs = append(errs, fmt.Errorf("-o %s cannot prompt for confirmation: add --yes or --dry-run", o.Print.Output))
 	}
 	return errors.Join(errs...)
 }
