@@ -542,8 +542,9 @@ func TestDoctorFixesTheBSLConfig(t *testing.T) {
 	rvBefore, _ := location()
 	r = run(append(append([]string{"doctor"}, sel...), "--fix", "--dry-run=server")...)
 	for _, want := range []string{"BackupStorageLocation config (fixes bsl-not-using-aad, storage-key-misconfigured, shared-key-disabled):",
-		"backupstoragelocation/default  spec.config.useAAD: false -> true", "sent with dryRun=All", "Dry run: nothing was changed."} {
-		if !strings.Contains(r.stdout, want) {
+		"backupstoragelocation/default spec.config.useAAD: false -> true", "sent with dryRun=All", "Dry run: nothing was changed."} {
+		// Word by word: the plan table's padding is the table printer's.
+		if !strings.Contains(strings.Join(strings.Fields(r.stdout), " "), want) {
 			t.Errorf("dry run lacks %q:\n%s", want, r)
 		}
 	}

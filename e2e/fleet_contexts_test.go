@@ -51,22 +51,8 @@ func TestDoctorFleetThreeContexts(t *testing.T) {
 	ns := wiredDoctorNamespace(t, l, env)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	contexts := []string{lab.ClusterName}
-	var broken string
-	for _, c := range l.ExtraClusters {
-		if err := lab.InstallExtraNamespace(ctx, l.State, c, ns, 0); err != nil {
-			t.Fatalf("fixture on %s: %v", c.Name, err)
-		}
-		t.Cleanup(func() {
-			if cfg, err := l.ExtraRESTConfig(c.Name); err == nil {
-				_ = fixture.DeleteSimulated(context.Background(), cfg, ns)
-			}
-		})
-		contexts = append(contexts, c.Name)
-		if c.Fault != "" {
-			broken = c.Name
-		}
-	}
+	extra, broken := installExtraClusters(ctx, t, l, ns)
+	contexts := append([]string{lab.ClusterName}, extra...)
 	if broken == "" {
 		t.Fatal("no extra cluster carries a fault")
 	}
@@ -158,4 +144,25 @@ func TestDoctorFleetThreeContexts(t *testing.T) {
 			t.Fatalf("summary line missing:\n%s", r.stdout)
 		}
 	})
+}
+
+// installExtraClusters writes the namespace ns, finished, on each of the lab's extra clusters (removed
+// when the test ends), and names them and the one that carries a fault.
+func installExtraClusters(ctx context.Context, t *testing.T, l *labtest.Lab, ns string) (names []string, broken string) {
+	t.Helper()
+	for _, c := range l.ExtraClusters {
+		if err := lab.InstallExtraNamespace(ctx, l.State, c, ns, 0); err != nil {
+			t.Fatalf("fixture on %s: %v", c.Name, err)
+		}
+		t.Cleanup(func() {
+			if cfg, err := l.ExtraRESTConfig(c.Name); err == nil {
+				_ = fixture.DeleteSimulated(context.Background(), cfg, ns)
+			}
+		})
+		names = append(names, c.Name)
+		if c.Fault != "" {
+			broken = c.Name
+		}
+	}
+	return names, broken
 }

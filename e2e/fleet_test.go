@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/azurelab"
-	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/fixture"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/internal/lab"
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/e2e/labtest"
 )
@@ -84,20 +83,12 @@ func TestDoctorFleetResourceGraph(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	want := map[string]string{lab.ClusterName: "HEALTHY"}
-	broken := ""
-	for _, c := range l.ExtraClusters {
-		if err := lab.InstallExtraNamespace(ctx, l.State, c, ns, 0); err != nil {
-			t.Fatalf("fixture on %s: %v", c.Name, err)
-		}
-		t.Cleanup(func() {
-			if cfg, err := l.ExtraRESTConfig(c.Name); err == nil {
-				_ = fixture.DeleteSimulated(context.Background(), cfg, ns)
-			}
-		})
-		want[c.Name] = "HEALTHY"
-		if c.Fault != "" {
-			want[c.Name], broken = "UNHEALTHY", c.Name
-		}
+	extra, broken := installExtraClusters(ctx, t, l, ns)
+	for _, name := range extra {
+		want[name] = "HEALTHY"
+	}
+	if broken != "" {
+		want[broken] = "UNHEALTHY"
 	}
 	if len(want) < 3 {
 		t.Logf("the lab runs %d cluster(s), not 3: restart it with a current aksbackup-lab for the extra API servers", len(want))

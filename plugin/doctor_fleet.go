@@ -11,11 +11,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/azure"
@@ -122,16 +122,16 @@ func (o *DoctorOptions) runFleet(ctx context.Context, contexts []string) error {
 			return err
 		}
 	} else {
-		tw := tabwriter.NewWriter(o.Out, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "CONTEXT\tVERDICT\tROOT CAUSE\tDETAIL")
+		t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+			{Name: "Context", Type: "string"}, {Name: "Verdict", Type: "string"}, {Name: "Root Cause", Type: "string"}, {Name: "Detail", Type: "string"}}}
 		for _, r := range reports {
 			root, detail := "-", r.Summary
 			if len(r.RootCauses) > 0 {
 				root, detail = r.RootCauses[0].ID, r.RootCauses[0].Message
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", output.Line(r.Context), r.Verdict, root, output.Line(detail))
+			t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{r.Context, string(r.Verdict), root, detail}})
 		}
-		if err := tw.Flush(); err != nil {
+		if err := output.PrintTable(o.Out, t, false); err != nil {
 			return err
 		}
 		fmt.Fprintf(o.Out, "\n%d cluster(s): %d healthy, %d unhealthy, %d could not run.\n", len(reports), fleet.Healthy, fleet.Unhealthy, fleet.Failed)
@@ -360,8 +360,10 @@ func (g *fleetGraph) joinableContexts() ([]fleet.Context, error) {
 }
 
 func writeFleetGraphTable(w io.Writer, r *fleet.Report) error {
-	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLUSTER\tRESOURCE GROUP\tOIDC\tWORKLOAD ID\tEXTENSION\tTRUSTED ACCESS\tCONTEXT\tIN-CLUSTER\tVERDICT\tROOT CAUSE")
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Cluster", Type: "string"}, {Name: "Resource Group", Type: "string"}, {Name: "OIDC", Type: "string"},
+		{Name: "Workload ID", Type: "string"}, {Name: "Extension", Type: "string"}, {Name: "Trusted Access", Type: "integer"},
+		{Name: "Context", Type: "string"}, {Name: "In-Cluster", Type: "string"}, {Name: "Verdict", Type: "string"}, {Name: "Root Cause", Type: "string"}}}
 	for _, row := range r.Clusters {
 		ext := "missing"
 		if len(row.Azure.BackupExtensions) > 0 {
@@ -371,10 +373,11 @@ func writeFleetGraphTable(w io.Writer, r *fleet.Report) error {
 		if context == "" {
 			context = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", output.Line(row.Cluster), output.Line(row.ResourceGroup), onOff(row.Azure.OIDCIssuerEnabled),
-			onOff(row.Azure.WorkloadIdentityEnabled), output.Line(ext), len(row.Azure.TrustedAccessBindings), output.Line(context), row.InClusterVerdict(), row.Verdict, row.RootCause())
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{row.Cluster, row.ResourceGroup, onOff(row.Azure.OIDCIssuerEnabled),
+			onOff(row.Azure.WorkloadIdentityEnabled), ext, int64(len(row.Azure.TrustedAccessBindings)), context,
+			fmt.Sprint(row.InClusterVerdict()), fmt.Sprint(row.Verdict), fmt.Sprint(row.RootCause())}})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := output.PrintTable(w, t, false); err != nil {
 		return err
 	}
 	for _, row := range r.Clusters {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -139,8 +139,8 @@ func (o *ProbeCleanupOptions) print(rep CleanupReport) error {
 		_, err := fmt.Fprintf(o.Out, "No probe blobs or verifier pods older than %s.\n", rep.OlderThan)
 		return err
 	}
-	tw := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tNAME\tWHERE\tAGE\tRESULT")
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Kind", Type: "string"}, {Name: "Name", Type: "string"}, {Name: "Where", Type: "string"}, {Name: "Age", Type: "string"}, {Name: "Result", Type: "string"}}}
 	for _, l := range rep.Leftovers {
 		result := "deleted"
 		switch {
@@ -149,7 +149,7 @@ func (o *ProbeCleanupOptions) print(rep CleanupReport) error {
 		case rep.DryRun:
 			result = "would delete"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", l.Kind, l.Name, l.Where, duration.HumanDuration(o.now().Sub(l.Created)), result)
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: []any{l.Kind, l.Name, l.Where, duration.HumanDuration(o.now().Sub(l.Created)), result}})
 	}
-	return tw.Flush()
+	return output.PrintTable(o.Out, t, false)
 }

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-aksbackup/kubectl-aksbackup/pkg/output"
 )
 
 // Phase is a named step of a mutating command, selectable with --skip-phases.
@@ -138,26 +141,25 @@ func (p *Plan) Counts() map[State]int {
 	return out
 }
 
-// WriteTable prints the plan (or its outcome) as an aligned table.
+// WriteTable prints the plan (or, withState, its outcome) with cli-runtime's table printer.
 func (p *Plan) WriteTable(w io.Writer, withState bool) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	header := "PHASE\tACTION\tOBJECT\tCHANGE"
+	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
+		{Name: "Phase", Type: "string"}, {Name: "Action", Type: "string"}, {Name: "Object", Type: "string"}, {Name: "Change", Type: "string"}}}
 	if withState {
-		header += "\tRESULT"
+		t.ColumnDefinitions = append(t.ColumnDefinitions, metav1.TableColumnDefinition{Name: "Result", Type: "string"})
 	}
-	fmt.Fprintln(tw, header)
 	for _, c := range p.Changes {
-		line := fmt.Sprintf("%s\t%s\t%s\t%s", c.Phase, c.Action, c.Object, c.Describe())
+		cells := []any{c.Phase, c.Action, c.Object, c.Describe()}
 		if withState {
 			state := string(c.State)
 			if c.Apply == nil {
 				state = "-"
 			}
-			line += "\t" + state
+			cells = append(cells, state)
 		}
-		fmt.Fprintln(tw, line)
+		t.Rows = append(t.Rows, metav1.TableRow{Cells: cells})
 	}
-	return tw.Flush()
+	return output.PrintTable(w, t, false)
 }
 
 // Describe renders the change's effect in one line.
