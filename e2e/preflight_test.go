@@ -189,7 +189,7 @@ func TestPreflight(t *testing.T) {
 				t.Errorf("text lacks %q:\n%s", want, r)
 			}
 		}
-		if !strings.Contains(r.stderr, "API requests") {
+		if !strings.Contains(r.stderr, "Kubernetes and 0 ARM requests") {
 			t.Errorf("no request count on stderr:\n%s", r)
 		}
 	})
