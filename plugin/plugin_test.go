@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	snapshotclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
+	snapshotfake "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned/fake"
 	appsv1 "k8s.io/api/apps/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -33,6 +35,15 @@ type fakeFactory struct {
 	rg, cluster string
 	// serverErr is what CheckAPIServer answers.
 	serverErr error
+	// snapshots serves the snapshot.storage.k8s.io types (preflight).
+	snapshots *snapshotfake.Clientset
+}
+
+func (f *fakeFactory) Snapshots() (snapshotclient.Interface, error) {
+	if f.snapshots == nil {
+		f.snapshots = snapshotfake.NewSimpleClientset()
+	}
+	return f.snapshots, nil
 }
 
 func (f *fakeFactory) Clientset() (kubernetes.Interface, error) { return f.client, nil }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	snapshotclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
@@ -38,6 +39,7 @@ type PreflightOptions struct {
 	printer      *output.Printer
 	client       kubernetes.Interface
 	dynamic      dynamic.Interface
+	snapshots    snapshotclient.Interface
 	azureTarget  azure.ResourceID
 	checkAzure   bool
 	azureSkipped string
@@ -85,6 +87,11 @@ type restConfigFactory interface {
 	RESTConfig() (*rest.Config, error)
 }
 
+// snapshotClientFactory hands out a client of the external-snapshotter's types (tests' fakes).
+type snapshotClientFactory interface {
+	Snapshots() (snapshotclient.Interface, error)
+}
+
 func (o *PreflightOptions) Complete(*cobra.Command, []string) error {
 	var err error
 	if o.azureTarget, o.checkAzure, o.azureSkipped, err = o.Azure.optionalTarget(o.Factory); err != nil {
@@ -92,6 +99,13 @@ func (o *PreflightOptions) Complete(*cobra.Command, []string) error {
 	}
 	rf, ok := o.Factory.(restConfigFactory)
 	if !ok {
+		sf, ok := o.Factory.(snapshotClientFactory)
+		if !ok {
+			return errors.New("preflight needs a REST config for the snapshot client")
+		}
+		if o.snapshots, err = sf.Snapshots(); err != nil {
+			return err
+		}
 		if o.client, err = o.Factory.Clientset(); err != nil {
 			return err
 		}
@@ -103,6 +117,10 @@ func (o *PreflightOptions) Complete(*cobra.Command, []string) error {
 		return err
 	}
 	if o.dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return err
+	}
+	// CRDs are served as JSON only, so the snapshot client keeps the plain config.
+	if o.snapshots, err = snapshotclient.NewForConfig(cfg); err != nil {
 		return err
 	}
 	// Protobuf halves the decoding work of a 20,000-volume list; the dynamic client needs JSON.
@@ -137,7 +155,7 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	if err := o.Factory.CheckAPIServer(ctx); err != nil {
 		return err
 	}
-	in := preflight.Input{Client: o.client, Dynamic: o.dynamic, APIServerHost: hostOf(o.Factory.Host()), PageSize: o.PageSize, AzureSkipped: o.azureSkipped}
+	in := preflight.Input{Client: o.client, Dynamic: o.dynamic, Snapshots: o.snapshots, APIServerHost: hostOf(o.Factory.Host()), PageSize: o.PageSize, AzureSkipped: o.azureSkipped}
 	var extra []findings.Finding
 	if o.checkAzure {
 		azc, err := o.Azure.Client()

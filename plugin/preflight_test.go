@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
+	snapshotfake "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned/fake"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
@@ -43,10 +44,10 @@ func preflightCluster(extra ...runtime.Object) *fakeFactory {
 		{Name: "volumesnapshots"}, {Name: "volumesnapshotcontents"}, {Name: "volumesnapshotclasses"}}}}
 	client.AppsV1() // the snapshot controller is looked up in kube-system
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		preflight.VolumeSnapshotClasses: "VolumeSnapshotClassList", preflight.PodIdentityExceptions: "AzurePodIdentityExceptionList",
-	}, &unstructured.Unstructured{Object: map[string]any{"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
-		"metadata": map[string]any{"name": "csi-azuredisk-vsc"}, "driver": preflight.DiskCSIDriver}})
-	return &fakeFactory{client: client, dyn: dyn}
+		preflight.PodIdentityExceptions: "AzurePodIdentityExceptionList",
+	})
+	snapshots := snapshotfake.NewSimpleClientset(&snapshotv1.VolumeSnapshotClass{ObjectMeta: metav1.ObjectMeta{Name: "csi-azuredisk-vsc"}, Driver: preflight.DiskCSIDriver})
+	return &fakeFactory{client: client, dyn: dyn, snapshots: snapshots}
 }
 
 func runPreflight(t *testing.T, f *fakeFactory, args ...string) (string, string, error) {

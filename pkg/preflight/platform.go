@@ -8,8 +8,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/version"
 
 	"github.com/kubectl-aksbackup/kubectl-aksbackup/internal/catalog"
@@ -23,9 +21,6 @@ const (
 
 // SnapshotResources are the CRDs of snapshot.storage.k8s.io/v1 that AKS Backup uses.
 var SnapshotResources = []string{"volumesnapshots", "volumesnapshotcontents", "volumesnapshotclasses"}
-
-// VolumeSnapshotClasses is the resource the disk snapshot class is listed from.
-var VolumeSnapshotClasses = schema.GroupVersionResource{Group: "snapshot.storage.k8s.io", Version: "v1", Resource: "volumesnapshotclasses"}
 
 func (r *runner) checkVersion(context.Context) error {
 	const name = "kubernetes-version"
@@ -135,19 +130,19 @@ func (r *runner) snapshotClassAndController(ctx context.Context) ([]findings.Fin
 	var classes []string
 	opts := metav1.ListOptions{Limit: r.in.PageSize}
 	for {
-		page, err := r.in.Dynamic.Resource(VolumeSnapshotClasses).List(ctx, opts)
+		page, err := r.in.Snapshots.SnapshotV1().VolumeSnapshotClasses().List(ctx, opts)
 		if err != nil {
 			if r.forbidden(name, "list", "volumesnapshotclasses.snapshot.storage.k8s.io", err) {
 				return nil, "", nil
 			}
 			return nil, "", readError("list VolumeSnapshotClasses", err)
 		}
-		for _, item := range page.Items {
-			if driver, _, _ := unstructured.NestedString(item.Object, "driver"); driver == DiskCSIDriver {
-				classes = append(classes, item.GetName())
+		for _, class := range page.Items {
+			if class.Driver == DiskCSIDriver {
+				classes = append(classes, class.Name)
 			}
 		}
-		if opts.Continue = page.GetContinue(); opts.Continue == "" {
+		if opts.Continue = page.Continue; opts.Continue == "" {
 			break
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 
+	snapshotclient "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -28,6 +29,8 @@ const DefaultSamples = 3
 type Input struct {
 	Client  kubernetes.Interface
 	Dynamic dynamic.Interface
+	// Snapshots reads the snapshot.storage.k8s.io types with the external-snapshotter's own client.
+	Snapshots snapshotclient.Interface
 	// APIServerHost is the API server's host name or IP, which NO_PROXY must name.
 	APIServerHost string
 	// PageSize and Samples default to DefaultPageSize and DefaultSamples.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
+	snapshotfake "github.com/kubernetes-csi/external-snapshotter/client/v8/clientset/versioned/fake"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -35,6 +37,8 @@ type world struct {
 	snapshotCRDs     bool
 	podIdentity      bool
 	dynamicObjects   []runtime.Object
+	snapshotClasses  []runtime.Object
+	reactSnapshots   func(*snapshotfake.Clientset)
 	cluster          *ClusterFacts
 	azureSkipped     string
 	portworx         *PortworxInput
@@ -54,7 +58,7 @@ func healthy() *world {
 			node("aks-nodepool1-0", "linux", "4", "8Gi"),
 			csiPV("pvc-disk-1", DiskCSIDriver, "managed-csi"),
 		},
-		dynamicObjects: []runtime.Object{snapshotClass("csi-azuredisk-vsc", DiskCSIDriver)},
+		snapshotClasses: []runtime.Object{snapshotClass("csi-azuredisk-vsc", DiskCSIDriver)},
 		cluster: &ClusterFacts{ID: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks", ResourceGroup: "rg", Name: "aks",
 			IdentityType: "SystemAssigned", ServicePrincipalClientID: "msi", OIDCIssuerEnabled: true, WorkloadIdentityEnabled: true, NodeResourceGroup: "MC_rg_aks_eastus"},
 	}
@@ -77,9 +81,13 @@ func (w *world) input(t *testing.T) (Input, *fake.Clientset) {
 		w.react(client)
 	}
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		VolumeSnapshotClasses: "VolumeSnapshotClassList", PodIdentityExceptions: "AzurePodIdentityExceptionList",
+		PodIdentityExceptions: "AzurePodIdentityExceptionList",
 	}, w.dynamicObjects...)
-	return Input{Client: client, Dynamic: dyn, APIServerHost: "aks-dns-12345.hcp.eastus.azmk8s.io", Cluster: w.cluster,
+	snapshots := snapshotfake.NewSimpleClientset(w.snapshotClasses...)
+	if w.reactSnapshots != nil {
+		w.reactSnapshots(snapshots)
+	}
+	return Input{Client: client, Dynamic: dyn, Snapshots: snapshots, APIServerHost: "aks-dns-12345.hcp.eastus.azmk8s.io", Cluster: w.cluster,
 		AzureSkipped: w.azureSkipped, Portworx: w.portworx, Providers: w.providers, ProvidersChecked: w.providersChecked}, client
 }
 
@@ -122,10 +130,8 @@ func pod(name, nodeName, cpu string, env ...corev1.EnvVar) *corev1.Pod {
 		Status: corev1.PodStatus{Phase: corev1.PodRunning}}
 }
 
-func snapshotClass(name, driver string) *unstructured.Unstructured {
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
-		"metadata": map[string]any{"name": name}, "driver": driver, "deletionPolicy": "Delete"}}
+func snapshotClass(name, driver string) *snapshotv1.VolumeSnapshotClass {
+	return &snapshotv1.VolumeSnapshotClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Driver: driver, DeletionPolicy: snapshotv1.VolumeSnapshotContentDelete}
 }
 
 func podIdentityException(name string, labels map[string]any) *unstructured.Unstructured {
@@ -200,7 +206,7 @@ func TestRun(t *testing.T) {
 		{name: "no disk driver explains the missing snapshot class",
 			change: func(w *world) {
 				w.objects = without(w.objects, func(o runtime.Object) bool { d, ok := o.(*storagev1.CSIDriver); return ok && d.Name == DiskCSIDriver })
-				w.dynamicObjects = []runtime.Object{snapshotClass("other", "example.com/csi")}
+				w.snapshotClasses = []runtime.Object{snapshotClass("other", "example.com/csi")}
 			},
 			want: []string{"csi-disk-driver-missing", "snapshot-class-missing"}},
 		{name: "only the file driver missing is a warning",
@@ -359,6 +365,20 @@ func TestRun(t *testing.T) {
 				w.portworx = &PortworxInput{Scope: "/subscriptions/s/resourceGroups/MC", Identity: "the caller", Permissions: &fakePermissions{err: errors.New("403 AuthorizationFailed")}}
 			},
 			want: []string{"azure-read-failed"}, ready: true, checks: map[string]Status{"portworx-permissions": StatusSkipped}},
+		{name: "forbidden VolumeSnapshotClasses are named and skipped",
+			change: func(w *world) {
+				w.reactSnapshots = func(c *snapshotfake.Clientset) {
+					c.PrependReactor("list", "volumesnapshotclasses", func(k8stesting.Action) (bool, runtime.Object, error) {
+						return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "snapshot.storage.k8s.io", Resource: "volumesnapshotclasses"}, "", errors.New("RBAC"))
+					})
+				}
+			},
+			want: []string{"preflight-read-skipped"}, ready: true, checks: map[string]Status{"volume-snapshots": StatusSkipped},
+			inspect: func(t *testing.T, r *Report) {
+				if fix := r.Findings[0].Remediation[0]; !strings.HasPrefix(fix, "kubectl auth can-i list volumesnapshotclasses.snapshot.storage.k8s.io") {
+					t.Errorf("fix %q", fix)
+				}
+			}},
 		{name: "forbidden reads are named and skipped",
 			change: func(w *world) {
 				w.react = func(c *fake.Clientset) {
