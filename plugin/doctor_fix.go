@@ -36,7 +36,9 @@ type fixer struct {
 // for the wiring, federated credentials and roles; trusted-access create for the vault binding.
 // Whatever no command repairs is returned with its own remediation.
 func (o *DoctorOptions) fixersFor(rep *doctor.Report) ([]fixer, []findings.Finding) {
-	configure := fixer{name: "identity configure", newCmd: NewIdentityCommand, args: []string{"configure"}}
+	// --overwrite: a value doctor names as wrong (a client ID, a credential of configure's name) is
+	// replaced, shown in the plan and confirmed like every other change.
+	configure := fixer{name: "identity configure", newCmd: NewIdentityCommand, args: []string{"configure", "--overwrite"}}
 	trusted := fixer{name: "trusted-access create", newCmd: NewTrustedAccessCommand, args: []string{"create", "--vault-id", o.VaultID}}
 	// The federation and role checks show identity status's findings, which configure repairs; the
 	// same suffix from another check (trusted-access's backup-role-missing) is not configure's.

@@ -93,7 +93,7 @@ nothing. Other labels and annotations are never touched.`,
 	cmd.Flags().StringVar(&o.RoleScope, "role-scope", azurecheck.RoleScopeContainer, "Where to grant Storage Blob Data Contributor: container (the BSL's or extension's container, least privilege) or account")
 	cmd.Flags().StringVar(&o.ClientID, "client-id", "", "Client ID (GUID) of the managed identity; default: the backup extension identity's, read from Azure")
 	cmd.Flags().StringVar(&o.TenantID, "tenant-id", "", "Tenant ID (GUID) to annotate; by default the webhook's tenant is used")
-	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Replace an existing, different client-id, tenant-id or label value")
+	cmd.Flags().BoolVar(&o.Overwrite, "overwrite", false, "Replace an existing, different client-id, tenant-id or label value, and a federated credential of configure's name (aksbackup-<service account>) whose issuer, subject or audience differ")
 	cmd.Flags().BoolVar(&o.WaitBSL, "wait-bsl", false, "After the wiring is verified, wait until Velero reports the BackupStorageLocations Available (as bsl --wait-available)")
 	cmd.Flags().DurationVar(&o.BSLTimeout, "bsl-timeout", 15*time.Minute, "How long --wait-bsl waits; role assignments take minutes to apply")
 	o.planFlags.addFlags(cmd, allPhases(), "Bounds the reads and checks before the plan, and again applying the changes, waiting for the rollouts and verifying")
@@ -268,7 +268,7 @@ func (o *IdentityConfigureOptions) prepare(ctx context.Context) (*identity.Confi
 		if err != nil {
 			return nil, nil, err
 		}
-		if azurePlan, err = azurecheck.PlanConfigureWith(azc, facts, o.profile, azurecheck.ConfigureOptions{Skip: o.skip, RoleScope: o.RoleScope}); err != nil {
+		if azurePlan, err = azurecheck.PlanConfigureWith(azc, facts, o.profile, azurecheck.ConfigureOptions{Skip: o.skip, RoleScope: o.RoleScope, Overwrite: o.Overwrite}); err != nil {
 			return nil, nil, exitcode.Invalid(err)
 		}
 		if clientID != "" && !strings.EqualFold(clientID, azurePlan.ClientID) {

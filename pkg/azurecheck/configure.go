@@ -47,6 +47,9 @@ type ConfigureOptions struct {
 	Skip map[string]bool
 	// RoleScope is RoleScopeContainer (the default when the container is known) or RoleScopeAccount.
 	RoleScope string
+	// Overwrite replaces a credential of configure's own name whose issuer, subject or audience
+	// differ (--overwrite); without it configure refuses and names the credential.
+	Overwrite bool
 }
 
 // GrantScope is the scope configure grants the role at: the container unless scope is
@@ -98,23 +101,33 @@ func PlanConfigureWith(client azure.Client, f *Facts, p profile.Profile, o Confi
 		for _, pair := range onePairPerServiceAccount(p) {
 			want := azure.FederatedCredential{Name: CredentialName(pair.ServiceAccount), Issuer: f.Cluster.OIDCIssuerURL,
 				Subject: Subject(p.Namespace, pair.ServiceAccount), Audiences: []string{TokenAudience}}
-			exact := false
+			exact, replace := false, false
+			var differs []string // how the credential of configure's name differs, replaced with --overwrite
 			for _, fc := range f.Credentials {
 				d := credentialDiff(want, fc, pair.ServiceAccount)
 				if d != nil && len(d) == 0 {
 					exact = true
 				}
-				if fc.Name == want.Name && (d == nil || len(d) > 0) {
-					problems = append(problems, fmt.Sprintf("federated credential %s exists on %s with other values; fix or delete it: az identity federated-credential delete --name %s --identity-name %s --resource-group %s",
-						fc.Name, f.Identity.Name, fc.Name, f.Identity.Name, f.Identity.ResourceGroup))
+				if fc.Name != want.Name || (d != nil && len(d) == 0) {
+					continue
 				}
+				if o.Overwrite {
+					replace, differs = true, d
+					continue
+				}
+				problems = append(problems, fmt.Sprintf("federated credential %s exists on %s with other values; replace it with --overwrite, or delete it: az identity federated-credential delete --name %s --identity-name %s --resource-group %s",
+					fc.Name, f.Identity.Name, fc.Name, f.Identity.Name, f.Identity.ResourceGroup))
 			}
 			if exact {
-				continue
+				continue // another credential already matches; Azure refuses a second one with its issuer and subject
+			}
+			action, reason := "create", "issuer "+want.Issuer+", audience "+TokenAudience
+			if replace {
+				action, reason = "replace", strings.Join(differs, "; ")
 			}
 			out.Changes = append(out.Changes, &plan.Change{
-				Phase: PhaseFederatedCredential, Action: "create", Object: "federatedIdentityCredential/" + want.Name,
-				Field: "subject", To: want.Subject, Reason: "issuer " + want.Issuer + ", audience " + TokenAudience, State: plan.Planned,
+				Phase: PhaseFederatedCredential, Action: action, Object: "federatedIdentityCredential/" + want.Name,
+				Field: "subject", To: want.Subject, Reason: reason, State: plan.Planned,
 				Apply: func(ctx context.Context, dryRun bool) error {
 					if dryRun {
 						return nil // ARM has no server-side dry run; the plan was validated against live reads

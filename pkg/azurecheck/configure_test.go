@@ -95,3 +95,37 @@ func TestAssignmentNameIsStableGUID(t *testing.T) {
 		t.Fatal("different scopes must give different names")
 	}
 }
+
+// With --overwrite, a credential of configure's own name whose values differ is replaced in place
+// (one PUT of the same name), and a second plan has nothing left to do.
+func TestPlanConfigureOverwriteReplacesItsOwnCredential(t *testing.T) {
+	p := aksProfile(t)
+	c := azurefake.AKSBackup()
+	c.Wire(p.Namespace, "dataprotection-microsoft-controller-sa")
+	creds := c.Credentials[strings.ToLower(azurefake.IdentityID)]
+	creds[0].Issuer += "/"
+	name := creds[0].Name
+	ap, err := PlanConfigureWith(c, gather(t, c), p, ConfigureOptions{Overwrite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replaced []*plan.Change
+	for _, ch := range ap.Changes {
+		if ch.Action == "replace" {
+			replaced = append(replaced, ch)
+		}
+	}
+	if len(replaced) != 1 || replaced[0].Object != "federatedIdentityCredential/"+name || !strings.Contains(replaced[0].Reason, "only the trailing slash differs") {
+		t.Fatalf("replacements %+v", replaced)
+	}
+	if err := (&plan.Plan{Changes: ap.Changes}).Execute(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	again, err := PlanConfigureWith(c, gather(t, c), p, ConfigureOptions{Overwrite: true})
+	if err != nil || len(again.Changes) != 0 {
+		t.Fatalf("second plan: %v, %d changes", err, len(again.Changes))
+	}
+	if n := len(c.Credentials[strings.ToLower(azurefake.IdentityID)]); n != 3 {
+		t.Errorf("%d credentials after the replacement, want 3 (replaced in place, not added)", n)
+	}
+}
