@@ -55,9 +55,9 @@ func (o *DoctorOptions) fixersFor(rep *doctor.Report) ([]fixer, []findings.Findi
 		}
 		switch {
 		case f.ID == "trusted-access-missing" && o.VaultID != "":
-			trusted.fixes = appendOnce(trusted.fixes, f.ID)
+			trusted.fixes = doctor.AppendOnce(trusted.fixes, f.ID)
 		case configurable[f.ID] || slices.Contains(shownBy[f.ID], checkFederation) || slices.Contains(shownBy[f.ID], checkRoles):
-			configure.fixes = appendOnce(configure.fixes, f.ID)
+			configure.fixes = doctor.AppendOnce(configure.fixes, f.ID)
 		default:
 			manual = append(manual, f)
 		}
@@ -75,15 +75,6 @@ func (o *DoctorOptions) fixersFor(rep *doctor.Report) ([]fixer, []findings.Findi
 var configurable = map[string]bool{
 	"wi-client-id-missing": true, "wi-client-id-invalid": true, "wi-client-id-inconsistent": true, "wi-label-missing": true,
 	"wi-restart-needed": true, "wi-not-injected": true, "wi-client-id-wrong-identity": true, "wi-tenant-id-invalid": true,
-}
-
-func appendOnce(list []string, s string) []string {
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
 }
 
 // fix plans every repair the tool can make, shows the plan, asks (unless --yes), applies, and runs
@@ -214,7 +205,7 @@ func (o *DoctorOptions) bslFixesFor(rep *doctor.Report, fixers []fixer) (names, 
 			continue
 		}
 		// The object is backupstoragelocation/NAMESPACE/NAME.
-		names = appendOnce(names, f.Object[strings.LastIndex(f.Object, "/")+1:])
+		names = doctor.AppendOnce(names, f.Object[strings.LastIndex(f.Object, "/")+1:])
 	}
 	if len(names) == 0 {
 		return nil, nil, ""
@@ -238,7 +229,7 @@ func (o *DoctorOptions) bslFixesFor(rep *doctor.Report, fixers []fixer) (names, 
 	fixes = []string{catalog.BSLNotUsingAAD.ID}
 	for _, f := range rep.RootCauses {
 		if f.ID == catalog.SharedKeyDisabled.ID || f.ID == catalog.StorageKeyMisconfigured.ID {
-			fixes = appendOnce(fixes, f.ID)
+			fixes = doctor.AppendOnce(fixes, f.ID)
 		}
 	}
 	if !rolesOK && len(fixes) == 1 {

@@ -101,16 +101,19 @@ func TestFleetQueryErrors(t *testing.T) {
 		wantErr       []string
 		wantPerm      bool
 		wantRequests  int
+		stuck         bool
 	}{
 		{name: "authorization failed", subscriptions: []string{fleetSub}, status: http.StatusForbidden, code: "AuthorizationFailed",
 			wantErr: []string{"403 AuthorizationFailed", "Microsoft.ResourceGraph/resources/read", "/subscriptions/" + fleetSub, "--azure-credential"}, wantPerm: true, wantRequests: 1},
 		{name: "bad request", subscriptions: []string{fleetSub}, status: http.StatusBadRequest, code: "BadRequest", wantErr: []string{"query Azure Resource Graph", "BadRequest"}, wantRequests: 1},
+		{name: "a server that pages forever", subscriptions: []string{fleetSub}, stuck: true, wantErr: []string{"kept paging", "repeats a skip token"}, wantRequests: 2},
 		{name: "no subscription", wantErr: []string{"give --subscription"}},
 		{name: "not a GUID", subscriptions: []string{"prod; rm -rf"}, wantErr: []string{`"prod; rm -rf" is not a subscription ID`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := &azurefake.ResourceGraph{ErrorStatus: tc.status, ErrorCode: tc.code}
+			fake := &azurefake.ResourceGraph{ErrorStatus: tc.status, ErrorCode: tc.code, StuckSkipToken: tc.stuck,
+				Clusters: []azure.FleetCluster{fleetCluster(fleetSub, "a")}}
 			_, err := newGraph(t, fake, 0).Fleet(context.Background(), tc.subscriptions)
 			if err == nil {
 				t.Fatal("no error")

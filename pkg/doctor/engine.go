@@ -184,7 +184,7 @@ func (g *Graph) Run(ctx context.Context) ([]Result, []findings.Finding, int) {
 				ranked := findings.Rank(out.Findings)
 				r.Status = StatusOK
 				for _, f := range ranked {
-					r.Findings = appendOnce(r.Findings, f.ID)
+					r.Findings = AppendOnce(r.Findings, f.ID)
 					if f.Severity == findings.SeverityError && r.Status != StatusFailed {
 						r.Status, r.rootID = StatusFailed, f.ID
 					} else if f.Severity == findings.SeverityWarning && r.Status == StatusOK {
@@ -221,7 +221,8 @@ func dedupe(fs []findings.Finding) []findings.Finding {
 	return out
 }
 
-func appendOnce(list []string, s string) []string {
+// AppendOnce adds s to an ordered list of IDs or names unless the list holds it already.
+func AppendOnce(list []string, s string) []string {
 	for _, x := range list {
 		if x == s {
 			return list

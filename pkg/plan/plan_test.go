@@ -53,3 +53,23 @@ func TestExecuteAndTable(t *testing.T) {
 		t.Error("a plan of automatic changes only is empty")
 	}
 }
+
+// Object names and values come from the cluster and ARM: the table must not pass a terminal escape,
+// a tab that shifts a column, or a secret-looking value through.
+func TestTableEscapesHostileValues(t *testing.T) {
+	p := &Plan{Changes: []*Change{{Phase: "service-account", Action: "annotate", Object: "serviceaccount/evil\x1b]52;c;aGk=\x07\tname",
+		Field: "azure.workload.identity/client-id", From: "AccountKey=" + strings.Repeat("A", 86) + "==", To: "x\r\ny", State: Planned, Apply: func(context.Context, bool) error { return nil }}}}
+	var b bytes.Buffer
+	if err := p.WriteTable(&b, true); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, bad := range []string{"\x1b", "\x07", "\r", strings.Repeat("A", 86)} {
+		if strings.Contains(out, bad) {
+			t.Errorf("table passes %q through:\n%q", bad, out)
+		}
+	}
+	if lines := strings.Count(strings.TrimRight(out, "\n"), "\n"); lines != 1 {
+		t.Errorf("want a header and one row, got %d line breaks:\n%s", lines, out)
+	}
+}

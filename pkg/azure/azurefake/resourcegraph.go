@@ -26,6 +26,9 @@ type ResourceGraph struct {
 	PageSize    int
 	ErrorStatus int
 	ErrorCode   string
+	// StuckSkipToken answers every page with the first page and the same skip token: a server that
+	// would page forever.
+	StuckSkipToken bool
 	// Requests records every query received, one per page.
 	Requests []armresourcegraph.QueryRequest
 }
@@ -72,7 +75,7 @@ func (g *ResourceGraph) resources(_ context.Context, q armresourcegraph.QueryReq
 		size = g.PageSize
 	}
 	start := 0
-	if q.Options != nil && q.Options.SkipToken != nil {
+	if q.Options != nil && q.Options.SkipToken != nil && !g.StuckSkipToken {
 		n, err := strconv.Atoi(strings.TrimPrefix(*q.Options.SkipToken, "offset-"))
 		if err != nil || n < 0 || n > len(rows) {
 			errResp.SetResponseError(http.StatusBadRequest, "InvalidSkipToken")
@@ -85,6 +88,9 @@ func (g *ResourceGraph) resources(_ context.Context, q armresourcegraph.QueryReq
 		ResultTruncated: to.Ptr(armresourcegraph.ResultTruncatedFalse)}
 	if end < len(rows) {
 		page.SkipToken = to.Ptr(fmt.Sprintf("offset-%d", end))
+	}
+	if g.StuckSkipToken {
+		page.SkipToken = to.Ptr("again")
 	}
 	resp.SetResponse(http.StatusOK, armresourcegraph.ClientResourcesResponse{QueryResponse: page}, nil)
 	return
