@@ -143,3 +143,28 @@ func TestTriageClusterNamespaceMissing(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// --max-pod-logs bounds the logs read per workload and says how many replicas were left out; a
+// negative bound is bad input.
+func TestTriageMaxPodLogs(t *testing.T) {
+	client := unwiredCluster(true)
+	ns, agent := "dataprotection-microsoft", "dataprotection-microsoft-kubernetes-agent"
+	for _, name := range []string{agent + "-2", agent + "-3"} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": agent}}}
+		if _, err := client.CoreV1().Pods(ns).Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &fakeFactory{client: client, dyn: dynamicWith(t)}
+	out, errOut, _ := run(t, f, "", "triage", "--max-pod-logs", "1")
+	if want := "read the logs of 1 replicas of " + agent + " and the state of all 3"; !strings.Contains(out+errOut, want) {
+		t.Errorf("no %q in:\n%s%s", want, out, errOut)
+	}
+	out, errOut, _ = run(t, f, "", "triage", "--max-pod-logs", "0")
+	if strings.Contains(out+errOut, "read the logs of") {
+		t.Errorf("--max-pod-logs 0 left logs out:\n%s%s", out, errOut)
+	}
+	if _, errOut, err := run(t, f, "", "triage", "--max-pod-logs", "-1"); exitcode.Code(err) != exitcode.InvalidInput || !strings.Contains(errOut+err.Error(), "--max-pod-logs must be 0 (all) or more") {
+		t.Errorf("exit %d (%v)\n%s", exitcode.Code(err), err, errOut)
+	}
+}
